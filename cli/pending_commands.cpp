@@ -1,0 +1,39 @@
+// Subcommands whose work arrives with later issues. They declare their interface now and
+// say plainly that they are not available yet (exit 2); none pretends to work.
+#include "cli/commands.h"
+#include "core/error.h"
+
+namespace mf::cli {
+namespace {
+
+void not_yet(CLI::App& command, const char* issue) {
+  command.callback([&command, issue] {
+    fail_input("'maskforge {}' is not available in this build yet; it arrives with {}", command.get_name(), issue);
+  });
+}
+
+}  // namespace
+
+void add_train_command(CLI::App& app) {
+  auto* c = app.add_subcommand("train", "train a protection (SPAM generator, UEP, PGD) or a surrogate victim from CONFIG");
+  c->add_option("config", "the YAML config")->required();
+  not_yet(*c, "issue #6 (trainers and checkpoints)");
+}
+
+void add_export_command(CLI::App& app) {
+  auto* c = app.add_subcommand("export", "export a trained generator or UEP to TorchScript");
+  c->add_option("run", "a run folder or a checkpoint")->required();
+  not_yet(*c, "issue #7 (export and protect)");
+}
+
+void add_protect_command(CLI::App& app) {
+  auto* c = app.add_subcommand("protect", "protect an image or a folder of images with an exported model");
+  not_yet(*c, "issue #7 (export and protect)");
+}
+
+void add_eval_command(CLI::App& app) {
+  auto* c = app.add_subcommand("eval", "evaluate protected images against victims");
+  not_yet(*c, "the evaluation issue");
+}
+
+}  // namespace mf::cli

@@ -1,0 +1,17 @@
+// Choosing the torch device from the `run.device` setting.
+#pragma once
+
+#include <torch/types.h>
+
+#include <string>
+
+namespace mf {
+
+// "auto": the GPU of this process's local rank if any GPU is visible, else the CPU.
+// "cpu", "cuda", "cuda:N": as named; asking for a GPU that is not there is an InputError.
+torch::Device select_device(const std::string& setting, int64_t local_rank = 0);
+
+// One line on the build and the machine: toolkit, LibTorch and CUDA versions, GPUs seen.
+std::string describe_build();
+
+}  // namespace mf

@@ -1,0 +1,37 @@
+#include "core/log_sink.h"
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace mf::log::sink {
+namespace {
+
+spdlog::logger& logger() {
+  static auto instance = [] {
+    auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+    console->set_pattern("%^%H:%M:%S %-5l%$ %v");
+    auto l = std::make_shared<spdlog::logger>("maskforge", console);
+    l->set_level(spdlog::level::info);
+    l->flush_on(spdlog::level::warn);
+    return l;
+  }();
+  return *instance;
+}
+
+}  // namespace
+
+void set_level(int level) { logger().set_level(static_cast<spdlog::level::level_enum>(level)); }
+
+void add_file(const std::string& path) {
+  auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path);
+  file->set_pattern("%Y-%m-%d %H:%M:%S.%e %-5l %v");
+  logger().sinks().push_back(file);
+  logger().flush_on(spdlog::level::info);
+}
+
+void write(int level, const char* data, size_t size) {
+  logger().log(static_cast<spdlog::level::level_enum>(level), spdlog::string_view_t(data, size));
+}
+
+}  // namespace mf::log::sink

@@ -1,0 +1,12 @@
+// The spdlog side of core/log.h: plain types only, no fmt, so both fmt copies stay apart.
+#pragma once
+
+#include <string>
+
+namespace mf::log::sink {
+
+void set_level(int level);  // mf::log::Level as int
+void add_file(const std::string& path);
+void write(int level, const char* data, size_t size);
+
+}  // namespace mf::log::sink

@@ -1,0 +1,53 @@
+// The `generator` section: the SPAM generator network G(x) -> bounded perturbation.
+#pragma once
+
+#include "core/config/config.h"
+
+#include <string>
+
+namespace mf::networks {
+
+class Generator;
+struct GeneratorConfig;
+using GeneratorBuilder = std::function<std::shared_ptr<Generator>(const GeneratorConfig&)>;
+
+// The registered generator architectures (networks/generators.cpp).
+const Registry<GeneratorBuilder>& generators();
+
+struct ResnetOptions {
+  int64_t width = 32;
+  int64_t blocks = 4;
+
+  template <class V>
+  void visit(V& v) {
+    v("width", width, "channels after the first convolution (doubled by each of the two downsamplings)", config::at_least(4));
+    v("blocks", blocks, "residual blocks at the lowest resolution", config::at_least(1));
+  }
+};
+
+struct UnetOptions {
+  int64_t width = 16;
+  int64_t depth = 4;
+  int64_t noise_channels = 0;
+
+  template <class V>
+  void visit(V& v) {
+    v("width", width, "channels of the first level (doubled per level, capped at 8x)", config::at_least(4));
+    v("depth", depth, "downsampling levels (the input is padded to a multiple of 2^depth)", config::in_range(1, 8));
+    v("noise_channels", noise_channels, "channels of uniform noise concatenated at the bottleneck", config::non_negative());
+  }
+};
+
+struct GeneratorConfig {
+  std::string arch = "resnet";
+  config::Options options;
+  std::string norm = "instance";
+
+  template <class V>
+  void visit(V& v) {
+    v.kind("arch", arch, options, generators(), "generator architecture");
+    v("norm", norm, "normalisation layers", config::one_of({"instance", "batch", "none"}));
+  }
+};
+
+}  // namespace mf::networks

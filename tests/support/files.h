@@ -1,0 +1,32 @@
+// Files for tests: a temporary folder removed at the end, writing and reading text.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace mf::test {
+
+namespace fs = std::filesystem;
+
+// A fresh folder under the build tree's tmp/, removed when the object goes.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+  fs::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  fs::path path_;
+};
+
+void write_file(const fs::path& path, const std::string& text);
+std::string read_file(const fs::path& path);
+
+// The repository root and the build folder.
+inline fs::path source_dir() { return MF_SOURCE_DIR; }
+inline fs::path binary_dir() { return MF_BINARY_DIR; }
+
+}  // namespace mf::test

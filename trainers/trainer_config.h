@@ -1,0 +1,88 @@
+// The `trainer` section: which trainer runs and the optimisation schedule.
+#pragma once
+
+#include "core/config/config.h"
+
+#include <string>
+
+namespace mf::trainers {
+
+class Trainer;
+struct Config;
+using TrainerBuilder = std::function<std::unique_ptr<Trainer>(const Config&)>;
+
+// The registered trainers (trainers/trainers.cpp).
+const Registry<TrainerBuilder>& trainer_kinds();
+
+struct UepOptions {
+  std::vector<int64_t> size = {224, 224};
+
+  template <class V>
+  void visit(V& v) {
+    v("size", size, "[height, width] of the universal perturbation; resized to each image");
+  }
+};
+
+struct PgdOptions {
+  int64_t iterations = 50;
+  double step_size = 1.0 / 255;
+  double momentum = 1.0;
+  std::string norm = "linf";
+
+  template <class V>
+  void visit(V& v) {
+    v("iterations", iterations, "optimisation steps per image", config::at_least(1));
+    v("step_size", step_size, "step length in pixel units (e.g. 1/255)", config::positive());
+    v("momentum", momentum, "decay of the accumulated gradient (MI-FGSM); 0 is plain PGD", config::non_negative());
+    v("norm", norm, "the perturbation ball", config::one_of({"linf", "l2"}));
+  }
+};
+
+struct ClassifierOptions {
+  std::string arch = "tiny_cnn";
+
+  template <class V>
+  void visit(V& v) {
+    v("arch", arch, "built-in architecture of the surrogate victim", config::one_of({"tiny_cnn", "tiny_embedder"}));
+  }
+};
+
+struct TrainerConfig {
+  std::string kind = "spam";
+  config::Options options;
+  int64_t steps = 1000;
+  double lr = 1e-3;
+  double weight_decay = 0.0;
+  int64_t warmup_steps = 0;
+  double grad_clip = 0.0;
+  int64_t grad_accum = 1;
+  std::string precision = "auto";
+  int64_t log_every = 10;
+  int64_t sample_every = 200;
+  int64_t val_every = 200;
+  int64_t val_batches = 8;
+  int64_t checkpoint_every = 500;
+  double checkpoint_minutes = 0.0;
+  int64_t keep_last = 3;
+
+  template <class V>
+  void visit(V& v) {
+    v.kind("kind", kind, options, trainer_kinds(), "what is trained");
+    v("steps", steps, "optimizer steps", config::at_least(1));
+    v("lr", lr, "peak learning rate (AdamW)", config::positive());
+    v("weight_decay", weight_decay, "AdamW weight decay", config::non_negative());
+    v("warmup_steps", warmup_steps, "linear warm-up steps before the cosine decay", config::non_negative());
+    v("grad_clip", grad_clip, "clip the global gradient norm to this; 0 turns clipping off", config::non_negative());
+    v("grad_accum", grad_accum, "micro-batches accumulated per optimizer step", config::at_least(1));
+    v("precision", precision, "auto (bf16 autocast on CUDA, fp32 on CPU), fp32 or bf16", config::one_of({"auto", "fp32", "bf16"}));
+    v("log_every", log_every, "steps between metric lines", config::at_least(1));
+    v("sample_every", sample_every, "steps between sample grids; 0 only at the end", config::non_negative());
+    v("val_every", val_every, "steps between validations; 0 only at the end", config::non_negative());
+    v("val_batches", val_batches, "validation batches per validation", config::at_least(1));
+    v("checkpoint_every", checkpoint_every, "steps between checkpoints; 0 only at the end", config::non_negative());
+    v("checkpoint_minutes", checkpoint_minutes, "also checkpoint when this many minutes passed since the last; 0 turns it off", config::non_negative());
+    v("keep_last", keep_last, "committed checkpoints kept (milestones are kept too)", config::at_least(2));
+  }
+};
+
+}  // namespace mf::trainers

@@ -7,9 +7,9 @@
 
 namespace mf::data {
 
-class Dataset;
 struct DataConfig;
 struct DatasetSplits;
+// Builds the train and validation datasets; `seed` fixes the split and synthetic images.
 using DatasetBuilder = std::function<DatasetSplits(const DataConfig&, uint64_t seed)>;
 
 // The registered datasets (data/datasets.cpp).
@@ -37,7 +37,7 @@ struct DataConfig {
     v("crop_mode", crop_mode, "where training crops are taken (validation always crops the centre)", config::one_of({"random", "center"}));
     v("hflip", hflip, "flip training images horizontally with probability 1/2");
     v("batch_size", batch_size, "images per batch on each rank", config::at_least(1));
-    v("workers", workers, "decoding threads", config::at_least(1));
+    v("workers", workers, "decoding threads; 0 decodes in the training thread, without prefetch", config::non_negative());
     v("prefetch", prefetch, "batches decoded ahead of the trainer", config::at_least(1));
     v("on_bad_file", on_bad_file, "an unreadable or corrupt image: skip it (logged and counted) or fail", config::one_of({"skip", "fail"}));
   }

@@ -1,0 +1,25 @@
+#include "data/dataset.h"
+
+#include "data/random.h"
+
+#include <cmath>
+
+namespace mf::data {
+
+std::pair<std::vector<int64_t>, std::vector<int64_t>> split_indices(int64_t n, double val_fraction, uint64_t seed) {
+  const auto order = permutation(n, mix(seed, 0x5911));
+  const auto n_val = static_cast<int64_t>(std::llround(static_cast<double>(n) * val_fraction));
+  std::vector<int64_t> val(order.begin(), order.begin() + n_val), train(order.begin() + n_val, order.end());
+  std::sort(train.begin(), train.end());
+  std::sort(val.begin(), val.end());
+  return {train, val};
+}
+
+DatasetSplits split_dataset(std::shared_ptr<const Dataset> all, double val_fraction, uint64_t seed, std::shared_ptr<BadFiles> bad_files) {
+  auto [train, val] = split_indices(all->size(), val_fraction, seed);
+  DatasetSplits splits{std::make_shared<Subset>(all, train), nullptr, std::move(bad_files)};
+  if (!val.empty()) splits.val = std::make_shared<Subset>(all, val);
+  return splits;
+}
+
+}  // namespace mf::data

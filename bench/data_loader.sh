@@ -6,8 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"
 venv="${MASKFORGE_CACHE:-$HOME/.cache/maskforge}/venv"
-scripts/setup.sh --python "$build"
-"$venv/bin/pip" install -q --disable-pip-version-check -r bench/requirements.txt
+scripts/setup.sh --python "$build"  # the virtualenv gets torchvision and Pillow (tools/requirements.txt)
 cmake --build "$build" --target data_loader_bench >/dev/null
 data="$build/bench_data/jpeg_1024x768"
 mkdir -p "$data"

@@ -1,5 +1,11 @@
 #include "cli/commands.h"
+#include "core/device.h"
 #include "core/error.h"
+#include "core/log.h"
+#include "data/bad_files.h"
+#include "data/builders.h"
+#include "networks/ensemble.h"
+#include "networks/generator.h"
 #include "trainers/config.h"
 
 #include <fstream>
@@ -22,6 +28,24 @@ void add_config_command(CLI::App& app) {
   show->callback([show_args] {
     const std::string yaml = trainers::to_yaml(trainers::load_config(show_args->file, show_args->overrides));
     std::cout << "# resolved by maskforge config show\n" << yaml;
+  });
+
+  auto check_args = std::make_shared<ShowArgs>();
+  auto* check = config->add_subcommand("check", "build what CONFIG describes (data, generator, victims) and print a summary, without training");
+  check->add_option("config", check_args->file, "the YAML config")->required();
+  add_overrides(*check, check_args->overrides);
+  check->callback([check_args] {
+    const auto config = trainers::load_config(check_args->file, check_args->overrides);
+    const auto device = select_device(config.run.device);
+    auto data = data::build_datasets(config.data, static_cast<uint64_t>(config.run.seed));
+    std::cout << fmt::format("data       {}: {} training images, {} validation images, {} classes, {} bad files skipped\n",
+                             config.data.dataset, data.train->size(), data.val ? data.val->size() : 0, data.train->class_names().size(),
+                             data.bad_files->count());
+    auto generator = networks::build_generator(config.generator);
+    std::cout << fmt::format("generator  {}: {:.3f} M parameters, {:.2f} GMAC per megapixel\n", generator->arch(),
+                             static_cast<double>(generator->parameter_count()) / 1e6, generator->macs_per_megapixel() / 1e9);
+    networks::VictimEnsemble victims(config.victims, device);
+    std::cout << "\n" << victims.summary();
   });
 
   auto out = std::make_shared<std::string>();

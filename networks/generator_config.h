@@ -33,7 +33,7 @@ struct UnetOptions {
   template <class V>
   void visit(V& v) {
     v("width", width, "channels of the first level (doubled per level, capped at 8x)", config::at_least(4));
-    v("depth", depth, "downsampling levels (the input is padded to a multiple of 2^depth)", config::in_range(1, 8));
+    v("depth", depth, "encoder levels: the first keeps the resolution, each next halves it; 6 is the SPAM layout (6 down, 5 up blocks)", config::in_range(1, 8));
     v("noise_channels", noise_channels, "channels of uniform noise concatenated at the bottleneck", config::non_negative());
   }
 };

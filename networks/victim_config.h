@@ -3,19 +3,26 @@
 
 #include "core/config/config.h"
 
+#include <ATen/core/Tensor.h>
+
+#include <optional>
+
 #include <string>
 #include <vector>
 
 namespace mf::networks {
 
-class Victim;
+class VictimNetwork;
 struct VictimConfig;
-using VictimBuilder = std::function<std::shared_ptr<Victim>(const VictimConfig&)>;
+// Loads a victim's network from where its `source` says.
+using VictimSource = std::function<std::unique_ptr<VictimNetwork>(const VictimConfig&)>;
+// Why an output of `batch` images does not fit the kind (e.g. "logits [N, C]"), or nothing.
+using OutputCheck = std::function<std::optional<std::string>(const at::Tensor& output, int64_t batch)>;
 
 // Where a victim's network comes from (networks/victims.cpp).
-const Registry<VictimBuilder>& victim_sources();
+const Registry<VictimSource>& victim_sources();
 // What a victim's output means; each kind's options sit beside `kind`.
-const Registry<std::function<void()>>& victim_kinds();
+const Registry<OutputCheck>& victim_kinds();
 
 struct TorchscriptSourceOptions {
   std::string path;
@@ -58,9 +65,9 @@ struct VictimConfig {
   config::Options kind_options;
   std::string source = "builtin";
   config::Options source_options;
-  std::vector<int64_t> input_size = {32, 32};
-  std::vector<double> mean = {0.0, 0.0, 0.0};
-  std::vector<double> std = {1.0, 1.0, 1.0};
+  std::vector<int64_t> input_size;
+  std::vector<double> mean;
+  std::vector<double> std;
   double weight = 1.0;
 
   template <class V>
@@ -68,13 +75,18 @@ struct VictimConfig {
     v("name", name, "name used in logs, metrics and losses' `victims` lists");
     v.kind("kind", kind, kind_options, victim_kinds(), "what the output means");
     v.kind("source", source, source_options, victim_sources(), "where the network comes from");
-    v("input_size", input_size, "[height, width] the network takes; images are resized (antialiased) to it");
-    v("mean", mean, "per-channel mean subtracted after resizing (RGB, [0,1] pixel units)");
-    v("std", std, "per-channel standard deviation divided after subtracting the mean");
+    v("input_size", input_size, "[height, width] the network takes; images are resized (antialiased) to it. Empty: from the TorchScript file's sidecar JSON, else [32, 32]");
+    v("mean", mean, "per-channel mean subtracted after resizing (RGB, [0,1] pixel units). Empty: from the sidecar, else [0, 0, 0]");
+    v("std", std, "per-channel standard deviation divided after subtracting the mean. Empty: from the sidecar, else [1, 1, 1]");
     v("weight", weight, "weight of this victim's loss terms in the ensemble", config::non_negative());
   }
 
   void validate() const;
 };
+
+// `config` with empty input_size, mean and std filled from the TorchScript file's sidecar
+// JSON (written by tools/export_victim.py next to it) or the defaults; a sidecar whose kind
+// differs from the config's is an InputError.
+VictimConfig resolve_victim(VictimConfig config);
 
 }  // namespace mf::networks

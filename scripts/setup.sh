@@ -37,15 +37,20 @@ fi
 # --- Python virtualenv with the pinned torch wheel --------------------------------------
 cache="${MASKFORGE_CACHE:-$HOME/.cache/maskforge}"
 venv="$cache/venv"
-requirements=scripts/requirements.txt
-stamp="$venv/.maskforge-$(sha256sum "$requirements" | cut -c1-16)"
+# torch for LibTorch; with --python also what tests and tools/ use.
+requirements=(scripts/requirements.txt)
+((want_python)) && requirements+=(tools/requirements.txt tools/requirements-nodeps.txt)
+stamp="$venv/.maskforge-$(cat "${requirements[@]}" | sha256sum | cut -c1-16)"
 if [[ -z "${LIBTORCH:-}" || $want_python == 1 ]] && [[ ! -f "$stamp" ]]; then
-  say "installing $(tr '\n' ' ' <"$requirements")into $venv (once; a few minutes)"
+  say "installing ${requirements[*]} into $venv (once; a few minutes)"
   mkdir -p "$cache"
   [[ -x "$venv/bin/python" ]] || python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
-  rm -f "$venv"/.maskforge-*
-  touch "$stamp"
+  pip=("$venv/bin/pip" install -q --disable-pip-version-check)
+  for r in "${requirements[@]}"; do
+    if [[ $r == *nodeps* ]]; then "${pip[@]}" --no-deps -r "$r"; else "${pip[@]}" -r "$r"; fi
+  done
+  # A stamp per set: `make build` after `make test` must not reinstall.
+  touch "$stamp" "$venv/.maskforge-$(cat scripts/requirements.txt | sha256sum | cut -c1-16)"
 fi
 
 # --- CMake configure (once; CMake re-runs itself when its files change) ----------------

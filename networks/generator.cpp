@@ -1,0 +1,67 @@
+#include "networks/generator.h"
+
+#include "core/error.h"
+
+#include <torch/nn/functional/padding.h>
+#include <torch/nn/modules/batchnorm.h>
+#include <torch/nn/modules/instancenorm.h>
+
+namespace mf::networks {
+
+namespace F = torch::nn::functional;
+
+torch::Tensor Generator::forward(const torch::Tensor& x, const torch::Tensor& eps) {
+  if (x.dim() != 4 || x.size(1) != 3) fail_runtime("generator input must be [N, 3, H, W], got {}", fmt::join(x.sizes(), "x"));
+  // Pad to a multiple of size_multiple(), and to at least two of them, so the deepest
+  // level keeps more than one pixel for its normalisation.
+  const int64_t m = size_multiple(), h = x.size(2), w = x.size(3);
+  const int64_t ph = std::max((h + m - 1) / m, int64_t{2}) * m - h, pw = std::max((w + m - 1) / m, int64_t{2}) * m - w;
+  torch::Tensor in = x;
+  if (ph || pw) {
+    // Reflection keeps the borders natural; it needs the padding to be smaller than the side.
+    const bool reflect = ph < h && pw < w;
+    auto options = F::PadFuncOptions({0, pw, 0, ph});
+    if (reflect) options.mode(torch::kReflect);
+    else options.mode(torch::kReplicate);
+    in = F::pad(x, options);
+  }
+  torch::Tensor raw_out = raw(in);
+  if (ph || pw) raw_out = raw_out.slice(2, 0, h).slice(3, 0, w);
+  torch::Tensor e = eps;
+  if (e.dim() == 1) e = e.view({-1, 1, 1, 1});
+  return torch::tanh(raw_out) * e;
+}
+
+torch::nn::Conv2d Generator::add_conv(const std::string& name, int64_t in, int64_t out, int64_t kernel, int64_t stride, double scale,
+                                      bool reflect) {
+  auto options = torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2);
+  if (reflect) options.padding_mode(torch::kReflect);
+  auto conv = register_module(name, torch::nn::Conv2d(options));
+  convs_.emplace_back(conv, scale);
+  return conv;
+}
+
+torch::nn::AnyModule Generator::add_norm(const std::string& name, int64_t channels) {
+  if (norm_ == "instance") return torch::nn::AnyModule(register_module(name, torch::nn::InstanceNorm2d(torch::nn::InstanceNorm2dOptions(channels).affine(true))));
+  if (norm_ == "batch") return torch::nn::AnyModule(register_module(name, torch::nn::BatchNorm2d(channels)));
+  return {};
+}
+
+int64_t Generator::parameter_count() const {
+  int64_t n = 0;
+  for (const auto& p : parameters()) n += p.numel();
+  return n;
+}
+
+double Generator::macs_per_megapixel() const {
+  double macs = 0;
+  for (const auto& [conv, scale] : convs_) {
+    const auto& o = conv->options;
+    macs += static_cast<double>(o.out_channels() * o.in_channels() / o.groups() * o.kernel_size()->at(0) * o.kernel_size()->at(1)) * scale * scale;
+  }
+  return macs * 1e6;
+}
+
+std::shared_ptr<Generator> build_generator(const GeneratorConfig& config) { return generators().at(config.arch).build(config); }
+
+}  // namespace mf::networks

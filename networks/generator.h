@@ -1,0 +1,52 @@
+// Generator: the SPAM network G(x) -> perturbation. Subclasses build the raw network; this
+// base makes it fully convolutional for any size (pad to the needed multiple, crop back)
+// and bounds its output by construction: delta = eps * tanh(raw).
+#pragma once
+
+#include "networks/generator_config.h"
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/any.h>
+#include <torch/nn/modules/conv.h>
+
+#include <string>
+#include <vector>
+
+namespace mf::networks {
+
+class Generator : public torch::nn::Module {
+ public:
+  // The bounded perturbation for images x [N, 3, H, W] in [0, 1]. eps is a scalar tensor, a
+  // per-image [N] tensor, or a per-pixel map [N, 1 or 3, H, W] (the scaled-epsilon variants).
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& eps);
+
+  // The unbounded output for input whose sides are multiples of size_multiple().
+  virtual torch::Tensor raw(const torch::Tensor& x) = 0;
+  virtual int64_t size_multiple() const = 0;
+
+  int64_t parameter_count() const;
+  // Multiply-accumulate operations of one forward pass per megapixel of input.
+  double macs_per_megapixel() const;
+  const std::string& arch() const { return arch_; }
+
+ protected:
+  explicit Generator(std::string arch) : Module(arch), arch_(std::move(arch)) {}
+  // Registers a "same" convolution whose output has `scale` times the input's resolution
+  // (for counting operations); `reflect` pads by reflection instead of zeros.
+  torch::nn::Conv2d add_conv(const std::string& name, int64_t in, int64_t out, int64_t kernel, int64_t stride, double scale,
+                             bool reflect = false);
+  // Registers the configured normalisation for `channels` (nothing for norm: none).
+  torch::nn::AnyModule add_norm(const std::string& name, int64_t channels);
+  static torch::Tensor apply(torch::nn::AnyModule& norm, const torch::Tensor& x) { return norm.is_empty() ? x : norm.forward(x); }
+
+  std::string norm_;
+
+ private:
+  std::string arch_;
+  std::vector<std::pair<torch::nn::Conv2d, double>> convs_;
+};
+
+// The generator that `config` names.
+std::shared_ptr<Generator> build_generator(const GeneratorConfig& config);
+
+}  // namespace mf::networks

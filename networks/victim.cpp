@@ -1,0 +1,145 @@
+#include "networks/victim.h"
+
+#include "core/error.h"
+
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+#include <torch/nn/functional/upsampling.h>
+
+#include <fstream>
+
+namespace mf::networks {
+namespace {
+
+namespace F = torch::nn::functional;
+
+VictimKind kind_of(const std::string& name) {
+  if (name == "classifier") return VictimKind::classifier;
+  if (name == "embedder") return VictimKind::embedder;
+  if (name == "detector") return VictimKind::detector;
+  return VictimKind::mllm;
+}
+
+// "[N, 3, 32, 32]" with the batch dimension written as N.
+std::string shape_text(const at::Tensor& t, int64_t batch) {
+  std::vector<std::string> dims;
+  for (int64_t i = 0; i < t.dim(); ++i) dims.push_back(i == 0 && t.size(0) == batch ? "N" : std::to_string(t.size(i)));
+  return fmt::format("[{}]", fmt::join(dims, ", "));
+}
+
+}  // namespace
+
+MllmTokens load_mllm_tokens(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) fail_input("mllm tokens file '{}' does not exist or cannot be read", path);
+  MllmTokens t;
+  try {
+    auto j = nlohmann::json::parse(in);
+    t.prompts = j.at("prompts").get<std::vector<std::vector<int64_t>>>();
+    t.targets = j.at("targets").get<std::vector<std::vector<int64_t>>>();
+    t.prompt_texts = j.value("prompt_texts", std::vector<std::string>{});
+    t.target_texts = j.value("target_texts", std::vector<std::string>{});
+  } catch (const nlohmann::json::exception& e) {
+    fail_input("mllm tokens file '{}': {} (expected {{\"prompts\": [[ids]], \"targets\": [[ids]]}})", path, e.what());
+  }
+  auto non_empty = [](const auto& lists) {
+    return !lists.empty() && std::all_of(lists.begin(), lists.end(), [](const auto& l) { return !l.empty(); });
+  };
+  if (!non_empty(t.prompts) || !non_empty(t.targets)) fail_input("mllm tokens file '{}': needs at least one non-empty prompt and target", path);
+  return t;
+}
+
+Victim::Victim(VictimConfig config, std::unique_ptr<VictimNetwork> network, const c10::Device& device)
+    : config_(std::move(config)), kind_(kind_of(config_.kind)), network_(std::move(network)) {
+  network_->eval();
+  network_->to(device);
+  for (auto& p : network_->parameters()) {
+    p.requires_grad_(false);
+    parameter_count_ += p.numel();
+  }
+  auto opts = at::TensorOptions().dtype(at::kFloat).device(device);
+  mean_ = at::tensor(std::vector<float>(config_.mean.begin(), config_.mean.end()), opts).view({1, 3, 1, 1});
+  std_ = at::tensor(std::vector<float>(config_.std.begin(), config_.std.end()), opts).view({1, 3, 1, 1});
+  if (kind_ == VictimKind::mllm) tokens_ = load_mllm_tokens(config_.kind_options.as<MllmKindOptions>().tokens);
+}
+
+at::Tensor Victim::preprocess(const at::Tensor& x01) const {
+  at::Tensor x = x01;
+  const int64_t h = config_.input_size[0], w = config_.input_size[1];
+  if (x.size(2) != h || x.size(3) != w) {
+    x = F::interpolate(x, F::InterpolateFuncOptions().size(std::vector<int64_t>{h, w}).mode(torch::kBilinear).align_corners(false).antialias(true));
+  }
+  return (x - mean_) / std_;
+}
+
+at::Tensor Victim::select_and_check(const c10::IValue& out, int64_t batch) const {
+  c10::IValue v = out;
+  const std::string& sel = config_.source_options.holds(typeid(TorchscriptSourceOptions))
+                               ? config_.source_options.as<TorchscriptSourceOptions>().output
+                               : std::string();
+  if (v.isTuple() || v.isList()) {
+    auto items = v.isTuple() ? v.toTupleRef().elements().vec() : v.toList().vec();
+    if (sel.empty()) fail_input("victim '{}': the model returns {} outputs; set `output` to the index to use", name(), items.size());
+    size_t i = 0;
+    try {
+      i = std::stoul(sel);
+    } catch (const std::exception&) {
+      fail_input("victim '{}': `output` must be an index for a model returning a tuple, got '{}'", name(), sel);
+    }
+    if (i >= items.size()) fail_input("victim '{}': `output` {} is out of range; the model returns {} outputs", name(), i, items.size());
+    v = items[i];
+  } else if (v.isGenericDict()) {
+    auto dict = v.toGenericDict();
+    std::vector<std::string> keys;
+    for (const auto& item : dict) keys.push_back(item.key().isString() ? item.key().toStringRef() : "?");
+    if (sel.empty() || !dict.contains(sel)) {
+      fail_input("victim '{}': the model returns a dict; set `output` to one of its keys: {}", name(), fmt::join(keys, ", "));
+    }
+    v = dict.at(sel);
+  } else if (!sel.empty()) {
+    fail_input("victim '{}': `output` is '{}' but the model returns a single value", name(), sel);
+  }
+  if (!v.isTensor()) fail_input("victim '{}': the model's output is a {}, not a tensor", name(), v.tagKind());
+  at::Tensor t = v.toTensor();
+  if (auto expected = victim_kinds().at(config_.kind).build(t, batch)) {
+    fail_input("victim '{}': expected {}, got {}", name(), *expected, shape_text(t, batch));
+  }
+  return t;
+}
+
+at::Tensor Victim::forward(const at::Tensor& x01) {
+  if (kind_ == VictimKind::mllm) fail_runtime("victim '{}' is an mllm: call forward(images, input_ids)", name());
+  return select_and_check(network_->forward({preprocess(x01)}), x01.size(0));
+}
+
+at::Tensor Victim::forward(const at::Tensor& x01, const at::Tensor& input_ids) {
+  return select_and_check(network_->forward({preprocess(x01), input_ids}), x01.size(0));
+}
+
+std::shared_ptr<Victim> build_victim(const VictimConfig& config, const c10::Device& device) {
+  auto victim = std::make_shared<Victim>(config, victim_sources().at(config.source).build(config), device);
+  // Warm-up: the first passes allocate and (for TorchScript) optimise the graph; doing them
+  // here keeps them out of the first step's timing, checks the output shape early, and
+  // proves that gradients reach the input.
+  auto x = at::full({2, 3, config.input_size[0], config.input_size[1]}, 0.5, at::TensorOptions().device(device)).requires_grad_();
+  at::Tensor out;
+  if (victim->kind() == VictimKind::mllm) {
+    const auto& t = victim->tokens();
+    std::vector<int64_t> ids = t.prompts[0];
+    ids.insert(ids.end(), t.targets[0].begin(), t.targets[0].end());
+    out = victim->forward(x, at::tensor(ids, at::kLong).to(device).unsqueeze(0).expand({2, -1}).contiguous());
+  } else {
+    out = victim->forward(x);
+  }
+  try {
+    out.to(at::kFloat).square().sum().backward();
+  } catch (const c10::Error& e) {
+    std::string why = e.what_without_backtrace();
+    fail_input("victim '{}': gradients cannot flow back to the image through this model ({}); export it with gradients enabled, "
+               "as tools/export_victim.py does", config.name, why.substr(0, why.find('\n')));
+  }
+  if (!x.grad().defined()) fail_input("victim '{}': the output does not depend on the input image", config.name);
+  return victim;
+}
+
+}  // namespace mf::networks

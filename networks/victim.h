@@ -1,0 +1,71 @@
+// Victim: one frozen model the protection is trained against. It owns its preprocessing
+// (antialiased resize to its input size, normalisation), runs inside the differentiable
+// graph so gradients reach the input image, and never its own parameters.
+#pragma once
+
+#include "networks/victim_config.h"
+
+#include <ATen/core/ivalue.h>
+#include <c10/core/Device.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mf::networks {
+
+enum class VictimKind { classifier, embedder, detector, mllm };
+
+// The network inside a victim, whatever its source.
+class VictimNetwork {
+ public:
+  virtual ~VictimNetwork() = default;
+  virtual c10::IValue forward(std::vector<c10::IValue> inputs) = 0;
+  virtual std::vector<at::Tensor> parameters() = 0;
+  virtual void to(const c10::Device& device) = 0;
+  virtual void eval() = 0;
+};
+
+// Token ids of an mllm victim's prompts and refusal targets, made offline with the model's
+// tokenizer (tools/tokenize_refusal.py).
+struct MllmTokens {
+  std::vector<std::vector<int64_t>> prompts, targets;
+  std::vector<std::string> prompt_texts, target_texts;  // for reports; may be empty
+};
+MllmTokens load_mllm_tokens(const std::string& path);
+
+class Victim {
+ public:
+  Victim(VictimConfig config, std::unique_ptr<VictimNetwork> network, const c10::Device& device);
+
+  const std::string& name() const { return config_.name; }
+  VictimKind kind() const { return kind_; }
+  double weight() const { return config_.weight; }
+  const VictimConfig& config() const { return config_; }
+  int64_t parameter_count() const { return parameter_count_; }
+  const MllmTokens& tokens() const { return tokens_; }
+
+  // x01: images [N, 3, H, W] in [0, 1]. Returns the kind's output (logits [N, C], an
+  // embedding [N, D] or boxes [N, B, 5]); an output of the wrong shape is an InputError
+  // naming the victim.
+  at::Tensor forward(const at::Tensor& x01);
+  // mllm victims: token logits [N, T, V] for the images and input_ids [N, T].
+  at::Tensor forward(const at::Tensor& x01, const at::Tensor& input_ids);
+  // Resize (antialiased) to the input size, then normalise: the network's real input.
+  at::Tensor preprocess(const at::Tensor& x01) const;
+
+ private:
+  at::Tensor select_and_check(const c10::IValue& out, int64_t batch) const;
+
+  VictimConfig config_;
+  VictimKind kind_;
+  std::unique_ptr<VictimNetwork> network_;
+  at::Tensor mean_, std_;
+  int64_t parameter_count_ = 0;
+  MllmTokens tokens_;
+};
+
+// The victim that `config` describes, frozen, on `device`, warmed up with one batch.
+std::shared_ptr<Victim> build_victim(const VictimConfig& config, const c10::Device& device);
+
+}  // namespace mf::networks

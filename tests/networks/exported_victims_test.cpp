@@ -1,0 +1,150 @@
+// Victims of every kind exported by tools/export_victim.py load and run in C++; the real
+// CIFAR-10 ResNets keep their accuracy through maskforge's own data pipeline.
+#include "data/builders.h"
+#include "data/dataset_options.h"
+#include "data/loader.h"
+#include "networks/victim.h"
+#include "tests/support/files.h"
+#include "tests/support/images.h"
+#include "tests/support/python.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+namespace mf::networks {
+namespace {
+
+namespace fs = std::filesystem;
+
+VictimConfig config_of(const fs::path& file, const std::string& kind) {
+  VictimConfig c;
+  c.name = file.stem().string();
+  c.kind = kind;
+  c.source = "torchscript";
+  c.source_options = config::Options::of(TorchscriptSourceOptions{.path = file.string()});
+  return c;
+}
+
+struct Exported {
+  std::string model, kind;
+  std::vector<int64_t> shape;  // expected output shape for a batch of 2 (-1: any)
+};
+
+void PrintTo(const Exported& e, std::ostream* os) { *os << e.model; }
+
+class ExportedVictims : public ::testing::TestWithParam<Exported> {
+ protected:
+  void SetUp() override {
+    if (test::python().empty()) GTEST_SKIP() << "no Python virtualenv in this build (make test creates it)";
+  }
+};
+
+TEST_P(ExportedVictims, LoadRunAndPassGradientToTheInputOnly) {
+  const auto& p = GetParam();
+  VictimConfig c = config_of(test::exported_victim(p.model, "--random-init"), p.kind);
+  test::TempDir dir;
+  if (p.kind == "mllm") {
+    test::write_file(dir / "tokens.json", R"({"prompts": [[5, 6, 7]], "targets": [[8, 9]]})");
+    c.kind_options = config::Options::of(MllmKindOptions{.tokens = (dir / "tokens.json").string()});
+  }
+  auto v = build_victim(resolve_victim(c), torch::kCPU);  // sidecar gives size and normalisation
+  auto x = torch::rand({2, 3, 40, 40}, torch::requires_grad());
+  auto out = p.kind == "mllm" ? v->forward(x, torch::tensor({5, 6, 7, 8, 9}).repeat({2, 1})) : v->forward(x);
+  ASSERT_EQ(out.dim(), static_cast<int64_t>(p.shape.size()));
+  for (size_t i = 0; i < p.shape.size(); ++i) {
+    if (p.shape[i] >= 0) {
+      EXPECT_EQ(out.size(static_cast<int64_t>(i)), p.shape[i]) << "dim " << i;
+    }
+  }
+  out.to(torch::kFloat).square().sum().backward();
+  ASSERT_TRUE(x.grad().defined());
+  EXPECT_GT(x.grad().abs().sum().item<double>(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Tools, ExportedVictims,
+                         ::testing::Values(Exported{"torchvision:mobilenet_v3_small", "classifier", {2, 1000}},
+                                           Exported{"cifar10_resnet20", "classifier", {2, 10}},
+                                           Exported{"facenet", "embedder", {2, 512}},
+                                           Exported{"open_clip:tiny", "embedder", {2, 32}},
+                                           Exported{"mtcnn_pnet", "detector", {2, -1, 5}},
+                                           Exported{"llava:tiny", "mllm", {2, 5, 100}}),
+                         [](const auto& info) {
+                           std::string n = info.param.model;
+                           for (char& ch : n) ch = std::isalnum(static_cast<unsigned char>(ch)) ? ch : '_';
+                           return n;
+                         });
+
+TEST(ExportedVictims, ParametersGetNoGradient) {
+  if (test::python().empty()) GTEST_SKIP() << "no Python virtualenv";
+  auto file = test::exported_victim("cifar10_resnet20", "--random-init");
+  auto c = resolve_victim(config_of(file, "classifier"));
+  auto module = torch::jit::load(file.string());
+  auto v = build_victim(c, torch::kCPU);
+  auto x = torch::rand({2, 3, 32, 32}, torch::requires_grad());
+  v->forward(x).sum().backward();
+  // The victim's own copy is frozen: a fresh load shows requires_grad, the victim's does not.
+  EXPECT_TRUE((*module.parameters().begin()).requires_grad());
+  EXPECT_EQ(v->parameter_count(), 269722);  // the 0.27 M of the assets' README
+}
+
+TEST(TokenizeRefusal, WritesPromptAndTargetIdsWithTheModelsTokenizer) {
+  if (test::python().empty()) GTEST_SKIP() << "no Python virtualenv";
+  test::TempDir dir;
+  // A small word-level tokenizer, saved the way Hugging Face models ship theirs.
+  auto made = test::run_command("'" + test::python() + "' -c \"import sys\n"
+                                "from tokenizers import Tokenizer, models, pre_tokenizers\n"
+                                "words = 'describe this image . sorry , i cannot help'.split()\n"
+                                "t = Tokenizer(models.WordLevel({w: i for i, w in enumerate(['[UNK]'] + words)}, unk_token='[UNK]'))\n"
+                                "t.pre_tokenizer = pre_tokenizers.Whitespace()\n"
+                                "t.save(sys.argv[1])\" " + (dir / "tokenizer.json").string());
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  test::write_file(dir / "prompts.txt", "describe this image .\n");
+  test::write_file(dir / "targets.txt", "sorry , i cannot help\n");
+  auto r = test::run_tool("tokenize_refusal.py", "--tokenizer " + (dir / "tokenizer.json").string() + " --prompts " +
+                                                     (dir / "prompts.txt").string() + " --targets " + (dir / "targets.txt").string() +
+                                                     " --out " + (dir / "tokens.json").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  MllmTokens t = load_mllm_tokens((dir / "tokens.json").string());
+  EXPECT_EQ(t.prompts, (std::vector<std::vector<int64_t>>{{1, 2, 3, 4}}));
+  EXPECT_EQ(t.targets, (std::vector<std::vector<int64_t>>{{5, 6, 7, 8, 9}}));
+  EXPECT_EQ(t.target_texts[0], "sorry , i cannot help");
+}
+
+class RealCifarResnets : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(RealCifarResnets, ReachTheirAccuracyOnTheRealTestImages) {
+  const fs::path assets = test::assets_dir();
+  if (assets.empty()) GTEST_SKIP() << "../shared/assets is absent";
+  if (test::python().empty()) GTEST_SKIP() << "no Python virtualenv";
+  fs::path weights;
+  for (const auto& f : fs::directory_iterator(assets / "weights")) {
+    if (f.path().filename().string().starts_with(GetParam() + "-")) weights = f.path();
+  }
+  auto file = test::exported_victim(GetParam(), "--weights " + weights.string());
+  auto victim = build_victim(resolve_victim(config_of(file, "classifier")), torch::kCPU);
+
+  data::DataConfig d;
+  d.dataset = "image_folder";
+  d.options = config::Options::of(data::ImageFolderOptions{.root = (assets / "cifar10" / "test").string(), .labels = "folder"});
+  d.val_fraction = 0;
+  d.batch_size = 100;
+  auto ds = data::build_datasets(d, 0).train;
+  data::Loader loader(ds, data::loader_options(d, false, 0));
+  torch::NoGradGuard no_grad;
+  int64_t correct = 0, total = 0;
+  for (int64_t b = 0; b < loader.batches_per_epoch(); ++b) {
+    auto batch = loader.next();
+    correct += victim->forward(batch.images).argmax(1).eq(batch.labels).sum().item<int64_t>();
+    total += batch.images.size(0);
+  }
+  const double accuracy = static_cast<double>(correct) / total;
+  RecordProperty("accuracy", std::to_string(accuracy));
+  std::printf("%s accuracy on ../shared/assets/cifar10/test: %.1f %%\n", GetParam().c_str(), 100 * accuracy);
+  EXPECT_EQ(total, 1000);
+  EXPECT_GE(accuracy, 0.78);
+}
+
+INSTANTIATE_TEST_SUITE_P(Assets, RealCifarResnets, ::testing::Values("cifar10_resnet20", "cifar10_resnet32", "cifar10_resnet44"));
+
+}  // namespace
+}  // namespace mf::networks

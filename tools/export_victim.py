@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Export a PyTorch model to TorchScript as a maskforge victim, with a sidecar JSON (kind,
+input size, mean/std, output selection) that maskforge reads next to it.
+
+    export_victim.py MODEL --out FILE.pt (--weights FILE | --pretrained [TAG] | --random-init)
+
+MODEL                       kind        weights
+  torchvision:<arch>        classifier  --weights (state dict) or --pretrained (torchvision download)
+  cifar10_resnet20|32|44    classifier  --weights ../shared/assets/weights/cifar10_resnetNN-*.th
+  facenet                   embedder    --weights (state dict) or --pretrained vggface2|casia-webface
+  mtcnn_pnet                detector    --weights ../shared/assets/weights/mtcnn_pnet.pt
+  open_clip:<arch>          embedder    --pretrained TAG (open_clip download); open_clip:tiny for tests
+  llava:<folder or hub id>  mllm        the folder's weights (--pretrained allows a hub download); llava:tiny for tests
+
+Nothing is downloaded unless --pretrained is given. The export is checked: the saved file,
+loaded back, must match the PyTorch model on a batch of another size.
+"""
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mfvictims import cifar_resnet, mtcnn, vlm  # noqa: E402
+
+IMAGENET = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+MTCNN_NORM = ([127.5 / 255] * 3, [128 / 255] * 3)  # (x - 127.5) / 128 on 0-255 pixels
+CLIP_NORM = ([0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711])
+
+
+class Export:
+    """What an exporter returns: the module to trace and the sidecar's facts."""
+
+    def __init__(self, module, kind, size, norm, example_ids=None, output="", extra=None):
+        self.module, self.kind, self.size, self.norm = module.eval(), kind, size, norm
+        self.example_ids, self.output, self.extra = example_ids, output, extra or {}
+
+
+class EmbedImage(torch.nn.Module):
+    """Exposes a CLIP model's image encoder as forward(x) -> embedding."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model.encode_image(x)
+
+
+def fail(message):
+    sys.exit(f"export_victim: {message}")
+
+
+def state_dict(path):
+    loaded = torch.load(path, map_location="cpu", weights_only=False)
+    return loaded.get("state_dict", loaded) if isinstance(loaded, dict) else loaded.state_dict()
+
+
+def export_torchvision(arch, args):
+    import torchvision
+
+    model = torchvision.models.get_model(arch, weights="DEFAULT" if args.pretrained else None)
+    if args.weights:
+        model.load_state_dict(state_dict(args.weights))
+    return Export(model, "classifier", args.input_size or 224, IMAGENET)
+
+
+def export_cifar_resnet(depth, args):
+    model = cifar_resnet.CifarResNet(depth)
+    if args.weights:
+        cifar_resnet.load_weights(model, args.weights)
+    return Export(model, "classifier", 32, IMAGENET)
+
+
+def export_facenet(args):
+    from facenet_pytorch import InceptionResnetV1
+
+    model = InceptionResnetV1(pretrained=args.pretrained, classify=False)
+    if args.weights:
+        model.load_state_dict(state_dict(args.weights))
+    return Export(model, "embedder", args.input_size or 160, MTCNN_NORM)
+
+
+def export_mtcnn_pnet(args):
+    pnet = mtcnn.PNet()
+    if args.weights:
+        pnet.load_state_dict(state_dict(args.weights), strict=True)
+    size = args.input_size or 160
+    return Export(mtcnn.PNetDetector(pnet, size), "detector", size, MTCNN_NORM, extra={"min_face": 20})
+
+
+def export_open_clip(arch, args):
+    import open_clip
+    from open_clip import factory
+
+    if arch == "tiny":
+        arch = "maskforge-tiny"
+        factory._MODEL_CONFIGS[arch] = {
+            "embed_dim": 32,
+            "vision_cfg": {"image_size": 32, "layers": 2, "width": 64, "patch_size": 8, "head_width": 32},
+            "text_cfg": {"context_length": 16, "vocab_size": 100, "width": 32, "heads": 2, "layers": 1},
+        }
+    model = open_clip.create_model(arch, pretrained=args.pretrained or None)
+    if args.weights:
+        model.load_state_dict(state_dict(args.weights))
+    cfg = getattr(model.visual, "preprocess_cfg", {}) or {}
+    size = model.visual.image_size
+    size = size[0] if isinstance(size, (tuple, list)) else size
+    norm = (list(cfg.get("mean", CLIP_NORM[0])), list(cfg.get("std", CLIP_NORM[1])))
+    return Export(EmbedImage(model), "embedder", args.input_size or size, norm)
+
+
+def export_llava(source, args):
+    if source == "tiny":
+        model = vlm.tiny_llava()
+    else:
+        model = vlm.load_llava(source, allow_download=bool(args.pretrained))
+    prefix = [int(i) for i in args.prefix_ids.split(",")] if args.prefix_ids else []
+    size = model.config.vision_config.image_size
+    norm = CLIP_NORM
+    processor_config = Path(source) / "preprocessor_config.json"
+    if processor_config.is_file():
+        p = json.loads(processor_config.read_text())
+        norm = (p.get("image_mean", norm[0]), p.get("image_std", norm[1]))
+    ids = torch.randint(0, model.config.text_config.vocab_size - 1, (2, 5))
+    return Export(vlm.MllmWrapper(model, prefix), "mllm", size, norm, example_ids=ids,
+                  extra={"vocab_size": model.config.text_config.vocab_size, "prefix_ids": prefix})
+
+
+def build(name, args):
+    family, _, arch = name.partition(":")
+    if family == "torchvision" and arch:
+        return export_torchvision(arch, args)
+    if family in ("cifar10_resnet20", "cifar10_resnet32", "cifar10_resnet44"):
+        return export_cifar_resnet(int(family.removeprefix("cifar10_resnet")), args)
+    if family == "facenet":
+        return export_facenet(args)
+    if family == "mtcnn_pnet":
+        return export_mtcnn_pnet(args)
+    if family == "open_clip" and arch:
+        return export_open_clip(arch, args)
+    if family == "llava" and arch:
+        return export_llava(arch, args)
+    fail(f"unknown model '{name}'; see --help for the models this tool exports")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model")
+    parser.add_argument("--out", required=True, help="the TorchScript file; the sidecar is written beside it as .json")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--weights", help="a weights file (state dict or checkpoint) for the architecture")
+    source.add_argument("--pretrained", nargs="?", const=True, default=None, help="download the model's published weights (optional tag)")
+    source.add_argument("--random-init", action="store_true", help="random weights; downloads nothing (tests)")
+    parser.add_argument("--input-size", type=int, help="square input size, where the model allows a choice")
+    parser.add_argument("--prefix-ids", help="llava: token ids placed before the image, comma-separated")
+    args = parser.parse_args()
+
+    torch.manual_seed(0)
+    export = build(args.model, args)
+    s = export.size
+    example = (torch.rand(2, 3, s, s),) if export.example_ids is None else (torch.rand(2, 3, s, s), export.example_ids)
+    # Traced with gradients enabled: under no_grad, fused inference kernels (e.g. the fast
+    # path of nn.MultiheadAttention) enter the graph, and they have no derivative.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        traced = torch.jit.trace(export.module, example, check_trace=False, strict=False)
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        traced.save(str(out))
+        # Parity on a batch of another size: the export must not have fixed the batch size.
+        n = 3
+        check = (torch.rand(n, 3, s, s),) if export.example_ids is None else (torch.rand(n, 3, s, s), export.example_ids[:1].expand(n, -1))
+        reloaded = torch.jit.load(str(out))
+        with torch.no_grad():
+            diff = (reloaded(*check) - export.module(*check)).abs().max().item()
+    if diff > 1e-4:
+        fail(f"the exported file differs from the PyTorch model by {diff:g} on a batch of {n}")
+    sidecar = {"kind": export.kind, "input_size": [s, s], "mean": list(export.norm[0]), "std": list(export.norm[1]),
+               "output": export.output, "model": args.model, "weights": "random" if args.random_init else (args.weights or "pretrained"),
+               **export.extra}
+    out.with_suffix(".json").write_text(json.dumps(sidecar, indent=2) + "\n")
+    params = sum(p.numel() for p in export.module.parameters())
+    print(f"exported {args.model} ({export.kind}, {params / 1e6:.2f} M parameters, input {s}x{s}) to {out}; parity {diff:.1e}")
+
+
+if __name__ == "__main__":
+    main()

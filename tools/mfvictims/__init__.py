@@ -1,0 +1,1 @@
+"""Victim architectures and wrappers for tools/export_victim.py."""

@@ -1,0 +1,54 @@
+"""A Hugging Face LLaVA-style vision-language model behind maskforge's `mllm` interface:
+forward(pixel_values, input_ids) -> logits [N, T, V] of the T tokens that follow the image.
+
+The wrapper composes the model's parts itself (vision tower, projector, language model)
+instead of calling LlavaForConditionalGeneration.forward: that path builds its attention
+mask with vmap and splits image features per image, which torch.jit.trace cannot follow
+(the traced graph would fix the batch size). An explicit causal mask and one image per
+sample keep batch size and sequence length dynamic in the trace."""
+import torch
+import torch.nn as nn
+
+
+class MllmWrapper(nn.Module):
+    def __init__(self, model, prefix_ids=()):
+        super().__init__()
+        self.model = model
+        self.register_buffer("prefix", torch.tensor(list(prefix_ids), dtype=torch.long))
+        self.layer = model.config.vision_feature_layer
+        self.drop_cls = model.config.vision_feature_select_strategy == "default"
+
+    def forward(self, pixel_values, input_ids):
+        n = input_ids.shape[0]
+        vision = self.model.model.vision_tower(pixel_values, output_hidden_states=True)
+        features = vision.hidden_states[self.layer]
+        if self.drop_cls:
+            features = features[:, 1:]
+        image = self.model.model.multi_modal_projector(features)
+        embed = self.model.model.get_input_embeddings()
+        prefix = embed(self.prefix).unsqueeze(0).expand(n, -1, -1)
+        x = torch.cat([prefix, image, embed(input_ids)], 1)
+        t = x.shape[1]
+        mask = torch.full((t, t), torch.finfo(x.dtype).min, dtype=x.dtype).triu(1)[None, None].expand(n, 1, t, t)
+        hidden = self.model.model.language_model(inputs_embeds=x, attention_mask=mask, use_cache=False, return_dict=False)[0]
+        return self.model.lm_head(hidden[:, t - input_ids.shape[1]:])
+
+
+def tiny_llava(vocab_size=100, image_size=32):
+    """A tiny randomly initialised LLaVA (CLIP vision tower + Llama), for tests."""
+    from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration
+
+    vision = CLIPVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
+                              image_size=image_size, patch_size=8, projection_dim=32)
+    text = LlamaConfig(vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                       num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=256)
+    config = LlavaConfig(vision_config=vision, text_config=text, image_token_index=vocab_size - 1,
+                         vision_feature_layer=-2, vision_feature_select_strategy="default")
+    return LlavaForConditionalGeneration._from_config(config, attn_implementation="eager")
+
+
+def load_llava(path, allow_download):
+    from transformers import LlavaForConditionalGeneration
+
+    return LlavaForConditionalGeneration.from_pretrained(path, attn_implementation="eager", torch_dtype=torch.float32,
+                                                         local_files_only=not allow_download)

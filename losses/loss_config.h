@@ -11,10 +11,24 @@ namespace mf::losses {
 
 class LossTerm;
 struct LossConfig;
-using LossBuilder = std::function<std::shared_ptr<LossTerm>(const LossConfig&)>;
+
+}  // namespace mf::losses
+
+namespace mf::networks {
+class VictimEnsemble;
+}
+
+namespace mf::losses {
+
+// How a registered loss term is made, and which victims it can attack.
+struct TermFactory {
+  std::vector<std::string> kinds;  // victim kinds an adversarial term accepts; empty for quality terms
+  std::function<std::shared_ptr<LossTerm>(const LossConfig&, const networks::VictimEnsemble&)> make;
+};
+using TermEntry = Registry<TermFactory>::Entry;
 
 // The registered loss terms (losses/terms.cpp).
-const Registry<LossBuilder>& loss_terms();
+const Registry<TermFactory>& loss_terms();
 
 struct LossConfig {
   std::string name;

@@ -21,8 +21,21 @@ void Config::validate() const {
     }
   };
   for (size_t i = 0; i < losses.size(); ++i) {
+    const auto& kinds = losses::loss_terms().at(losses[i].name).build.kinds;
+    auto accepts = [&](const std::string& kind) { return std::find(kinds.begin(), kinds.end(), kind) != kinds.end(); };
     for (size_t j = 0; j < losses[i].victims.size(); ++j) {
-      check_victim(fmt::format("losses.{}.victims.{}", i, j), losses[i].victims[j]);
+      const std::string key = fmt::format("losses.{}.victims.{}", i, j);
+      check_victim(key, losses[i].victims[j]);
+      if (kinds.empty()) throw config::FieldError(key, fmt::format("{} is a quality term; it takes no victims", losses[i].name));
+      for (const auto& v : victims) {
+        if (v.name == losses[i].victims[j] && !accepts(v.kind)) {
+          throw config::FieldError(key, fmt::format("{} applies to {} victims; '{}' is a {}", losses[i].name, fmt::join(kinds, " or "), v.name, v.kind));
+        }
+      }
+    }
+    if (!kinds.empty() && losses[i].victims.empty() && std::none_of(victims.begin(), victims.end(), [&](const auto& v) { return accepts(v.kind); })) {
+      throw config::FieldError(fmt::format("losses.{}.name", i),
+                               fmt::format("{} needs a victim of kind {}; the config has none", losses[i].name, fmt::join(kinds, " or ")));
     }
     for (const auto& [name, w] : losses[i].victim_weights) check_victim(fmt::format("losses.{}.victim_weights.{}", i, name), name);
   }

@@ -5,7 +5,9 @@
 #include "core/dist_config.h"
 #include "core/run_config.h"
 #include "data/data_config.h"
+#include "losses/eps.h"
 #include "losses/loss_config.h"
+#include "losses/robustness.h"
 #include "networks/generator_config.h"
 #include "networks/victim_config.h"
 #include "trainers/trainer_config.h"
@@ -25,6 +27,8 @@ struct Config {
   networks::GeneratorConfig generator;
   std::vector<networks::VictimConfig> victims;
   std::vector<losses::LossConfig> losses;
+  losses::EpsConfig eps;
+  std::vector<losses::TransformConfig> robustness;
   TrainerConfig trainer;
   DistConfig dist;
 
@@ -36,6 +40,8 @@ struct Config {
     v("generator", generator, "the SPAM generator network");
     v("victims", victims, "the frozen models the protection is trained against");
     v("losses", losses, "the weighted loss terms");
+    v("eps", eps, "the perturbation budget (scaled epsilon)");
+    v("robustness", robustness, "random transforms the protected image passes through before the victims see it");
     v("trainer", trainer, "what is trained and how");
     v("dist", dist, "data-parallel training");
   }

@@ -57,6 +57,7 @@ struct TrainerConfig {
   double grad_clip = 0.0;
   int64_t grad_accum = 1;
   std::string precision = "auto";
+  std::string combine = "sum";
   int64_t log_every = 10;
   int64_t sample_every = 200;
   int64_t val_every = 200;
@@ -75,6 +76,8 @@ struct TrainerConfig {
     v("grad_clip", grad_clip, "clip the global gradient norm to this; 0 turns clipping off", config::non_negative());
     v("grad_accum", grad_accum, "micro-batches accumulated per optimizer step", config::at_least(1));
     v("precision", precision, "auto (bf16 autocast on CUDA, fp32 on CPU), fp32 or bf16", config::one_of({"auto", "fp32", "bf16"}));
+    v("combine", combine, "how the adversarial and quality gradients combine: their sum, or pcgrad (project away the conflicting part of each)",
+      config::one_of({"sum", "pcgrad"}));
     v("log_every", log_every, "steps between metric lines", config::at_least(1));
     v("sample_every", sample_every, "steps between sample grids; 0 only at the end", config::non_negative());
     v("val_every", val_every, "steps between validations; 0 only at the end", config::non_negative());

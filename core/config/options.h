@@ -49,6 +49,11 @@ class Options {
     return const_cast<T&>(std::as_const(*this).as<T>());
   }
 
+  // Runs the held struct's validate() if it has one (it throws config::FieldError).
+  void validate() const {
+    if (self_) self_->validate();
+  }
+
   void visit(Reader& v) { self_->visit(v); }
   void visit(Writer& v) { self_->visit(v); }
   void visit(SchemaWriter& v) { self_->visit(v); }
@@ -61,6 +66,7 @@ class Options {
     virtual void visit(Reader&) = 0;
     virtual void visit(Writer&) = 0;
     virtual void visit(SchemaWriter&) = 0;
+    virtual void validate() const = 0;
   };
   template <class T>
   struct Model final : Concept {
@@ -70,6 +76,9 @@ class Options {
     void visit(Reader& v) override { value.visit(v); }
     void visit(Writer& v) override { value.visit(v); }
     void visit(SchemaWriter& v) override { value.visit(v); }
+    void validate() const override {
+      if constexpr (requires { value.validate(); }) value.validate();
+    }
     T value;
   };
   std::unique_ptr<Concept> self_;

@@ -58,6 +58,7 @@ class Reader {
     Options fresh = registry.at(name).options();
     if (options.empty() || !fresh.holds_same(options)) options = std::move(fresh);
     options.visit(*this);
+    check([&] { options.validate(); });
   }
 
   // Reports keys that no field declared.
@@ -67,17 +68,19 @@ class Reader {
   // names the file, the line and the full key path.
   template <class T>
   void validate(T& value) const {
-    if constexpr (requires { value.validate(); }) {
-      try {
-        value.validate();
-      } catch (const FieldError& e) {
-        std::string path = e.key.empty() ? path_ : child(e.key);
-        fail(path, find(e.key), e.what());
-      }
-    }
+    if constexpr (requires { value.validate(); }) check([&] { value.validate(); });
   }
 
  private:
+  // Runs `fn`; a FieldError it throws becomes an error located at that key.
+  template <class F>
+  void check(F&& fn) const {
+    try {
+      fn();
+    } catch (const FieldError& e) {
+      fail(e.key.empty() ? path_ : child(e.key), find(e.key), e.what());
+    }
+  }
   std::string child(std::string_view key) const { return path_.empty() ? std::string(key) : path_ + "." + std::string(key); }
   [[noreturn]] void fail(const std::string& path, const YAML::Node& node, const std::string& message) const;
   std::string scalar(const YAML::Node& node, const std::string& path, std::string_view expected) const;

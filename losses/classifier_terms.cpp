@@ -1,0 +1,126 @@
+// Adversarial terms against classifiers: away from the clean prediction or label, towards
+// a target class, the Carlini-Wagner margin, and towards a uniform output.
+#include "losses/family.h"
+
+#include <ATen/ATen.h>
+
+namespace mf::losses {
+namespace {
+
+struct UntargetedOptions {
+  std::string against = "prediction";
+  double cap = 10;
+  template <class V>
+  void visit(V& v) {
+    v("against", against, "the class to move away from: the clean prediction, or the dataset label", config::one_of({"prediction", "label"}));
+    v("cap", cap, "cross-entropy beyond which an image counts as done (keeps the loss bounded)", config::positive());
+  }
+};
+
+struct TargetedOptions {
+  int64_t target_class = 0;
+  template <class V>
+  void visit(V& v) {
+    v("target_class", target_class, "the class every image should be taken for", config::non_negative());
+  }
+};
+
+struct CwOptions {
+  double kappa = 0;
+  int64_t target_class = -1;
+  template <class V>
+  void visit(V& v) {
+    v("kappa", kappa, "confidence margin: the loss stops falling once the wrong class leads by kappa", config::non_negative());
+    v("target_class", target_class, "-1: untargeted (away from the clean prediction); else the target class", config::at_least(-1));
+  }
+};
+
+// The class each image is pushed away from: its clean prediction, or its label.
+at::Tensor source_classes(StepContext& ctx, networks::Victim& victim, bool use_labels) {
+  if (!use_labels) return ctx.clean(victim).argmax(1);
+  if ((ctx.labels() < 0).any().item<bool>()) fail_input("untargeted_ce with against: label needs a labelled dataset");
+  return ctx.labels();
+}
+
+void check_class(int64_t target, const at::Tensor& logits, const std::string& term, const networks::Victim& victim) {
+  if (target >= logits.size(1)) fail_input("{}: target_class {} but victim '{}' has {} classes", term, target, victim.name(), logits.size(1));
+}
+
+class UntargetedCe final : public VictimTerm {
+ public:
+  UntargetedCe(const LossConfig& c, const networks::VictimEnsemble& v) : VictimTerm(c, v, {"classifier"}), o_(c.options.as<UntargetedOptions>()) {}
+  at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, Metrics& m, const std::string& p) override {
+    const at::Tensor& logits = ctx.adversarial(victim);
+    at::Tensor y = source_classes(ctx, victim, o_.against == "label");
+    at::Tensor ce = at::cross_entropy_loss(logits, y, {}, at::Reduction::None);
+    m[p + "fooling_rate"] = logits.argmax(1).ne(y).to(at::kFloat).mean().item<double>();
+    return -ce.clamp_max(o_.cap).mean();
+  }
+
+ private:
+  UntargetedOptions o_;
+};
+
+class TargetedCe final : public VictimTerm {
+ public:
+  TargetedCe(const LossConfig& c, const networks::VictimEnsemble& v) : VictimTerm(c, v, {"classifier"}), o_(c.options.as<TargetedOptions>()) {}
+  at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, Metrics& m, const std::string& p) override {
+    const at::Tensor& logits = ctx.adversarial(victim);
+    check_class(o_.target_class, logits, name(), victim);
+    at::Tensor t = at::full({logits.size(0)}, o_.target_class, logits.options().dtype(at::kLong));
+    m[p + "target_rate"] = logits.argmax(1).eq(t).to(at::kFloat).mean().item<double>();
+    return at::cross_entropy_loss(logits, t);
+  }
+
+ private:
+  TargetedOptions o_;
+};
+
+class CwMargin final : public VictimTerm {
+ public:
+  CwMargin(const LossConfig& c, const networks::VictimEnsemble& v) : VictimTerm(c, v, {"classifier"}), o_(c.options.as<CwOptions>()) {}
+  at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, Metrics& m, const std::string& p) override {
+    const at::Tensor& z = ctx.adversarial(victim);
+    const bool targeted = o_.target_class >= 0;
+    if (targeted) check_class(o_.target_class, z, name(), victim);
+    at::Tensor y = targeted ? at::full({z.size(0)}, o_.target_class, z.options().dtype(at::kLong)) : ctx.clean(victim).argmax(1);
+    at::Tensor own = z.gather(1, y.unsqueeze(1)).squeeze(1);
+    at::Tensor others = z.scatter(1, y.unsqueeze(1), -1e9).amax(1);
+    // Untargeted: the clean class must fall below the best other; targeted: the target must lead.
+    at::Tensor margin = targeted ? others - own : own - others;
+    m[p + (targeted ? "target_rate" : "fooling_rate")] = margin.lt(0).to(at::kFloat).mean().item<double>();
+    return margin.clamp_min(-o_.kappa).mean();
+  }
+
+ private:
+  CwOptions o_;
+};
+
+class Entropy final : public VictimTerm {
+ public:
+  Entropy(const LossConfig& c, const networks::VictimEnsemble& v) : VictimTerm(c, v, {"classifier"}) {}
+  at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, Metrics& m, const std::string& p) override {
+    at::Tensor log_p = ctx.adversarial(victim).log_softmax(1);
+    const double log_c = std::log(static_cast<double>(log_p.size(1)));
+    m[p + "normalised_entropy"] = (-(log_p.exp() * log_p).sum(1)).mean().item<double>() / log_c;
+    // KL(uniform || p): zero exactly when the output is uniform.
+    return -log_p.mean(1).mean() - log_c;
+  }
+};
+
+}  // namespace
+
+std::vector<TermEntry> classifier_terms() {
+  return {
+      {"untargeted_ce", "Classifier: push away from the clean prediction (or the label); minimises -min(CE, cap).",
+       options_of<UntargetedOptions>(), {{"classifier"}, make_term<UntargetedCe>}},
+      {"targeted_ce", "Classifier: pull every image towards target_class (cross-entropy).", options_of<TargetedOptions>(),
+       {{"classifier"}, make_term<TargetedCe>}},
+      {"cw_margin", "Classifier: Carlini-Wagner margin between the clean (or target) class and the best other, floored at -kappa.",
+       options_of<CwOptions>(), {{"classifier"}, make_term<CwMargin>}},
+      {"entropy", "Classifier: push the output distribution towards uniform (KL from uniform).", options_of<config::NoOptions>(),
+       {{"classifier"}, make_term<Entropy>}},
+  };
+}
+
+}  // namespace mf::losses

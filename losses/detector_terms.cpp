@@ -1,0 +1,87 @@
+// The adversarial term against face detectors: lower the scores of the boxes that overlap
+// the true face, so the detector no longer finds it.
+#include "losses/family.h"
+
+#include <ATen/ATen.h>
+
+namespace mf::losses {
+namespace {
+
+struct SuppressOptions {
+  double iou = 0.3;
+  double score_threshold = 0.5;
+  bool area_weighted = true;
+  std::string face = "auto";
+  template <class V>
+  void visit(V& v) {
+    v("iou", iou, "boxes overlapping the face by more than this IoU are suppressed", config::fraction());
+    v("score_threshold", score_threshold, "a box scoring above this counts as a detection", config::fraction());
+    v("area_weighted", area_weighted, "weight each box by its area relative to the face (up to 1): small boxes on part of the face matter less");
+    v("face", face, "where the true face is: manifest (the batch's face_box), clean (the detector's best clean box), auto (manifest when given)",
+      config::one_of({"auto", "manifest", "clean"}));
+  }
+};
+
+// IoU of boxes [N, B, 4] with one box per image [N, 4].
+at::Tensor iou(const at::Tensor& boxes, const at::Tensor& face) {
+  at::Tensor f = face.unsqueeze(1);
+  at::Tensor w = (at::minimum(boxes.select(2, 2), f.select(2, 2)) - at::maximum(boxes.select(2, 0), f.select(2, 0))).clamp_min(0);
+  at::Tensor h = (at::minimum(boxes.select(2, 3), f.select(2, 3)) - at::maximum(boxes.select(2, 1), f.select(2, 1))).clamp_min(0);
+  at::Tensor inter = w * h;
+  auto area = [](const at::Tensor& b) { return (b.select(2, 2) - b.select(2, 0)).clamp_min(0) * (b.select(2, 3) - b.select(2, 1)).clamp_min(0); };
+  return inter / (area(boxes) + area(f) - inter).clamp_min(1e-6);
+}
+
+class DetectionSuppress final : public VictimTerm {
+ public:
+  DetectionSuppress(const LossConfig& c, const networks::VictimEnsemble& v)
+      : VictimTerm(c, v, {"detector"}), o_(c.options.as<SuppressOptions>()) {}
+
+  at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, Metrics& m, const std::string& p) override {
+    const at::Tensor& out = ctx.adversarial(victim);
+    auto [face, has_face] = faces(ctx, victim);
+    at::Tensor boxes = out.slice(2, 0, 4).detach(), scores = out.select(2, 4);
+    at::Tensor overlap = iou(boxes, face).gt(o_.iou).to(scores.dtype()) * has_face.unsqueeze(1);
+    at::Tensor weight = overlap;
+    if (o_.area_weighted) {
+      at::Tensor area = (boxes.select(2, 2) - boxes.select(2, 0)).clamp_min(0) * (boxes.select(2, 3) - boxes.select(2, 1)).clamp_min(0);
+      at::Tensor face_area = ((face.select(1, 2) - face.select(1, 0)) * (face.select(1, 3) - face.select(1, 1))).clamp_min(1).unsqueeze(1);
+      weight = overlap * (area / face_area).clamp_max(1);
+    }
+    const double images = has_face.sum().item<double>();
+    at::Tensor per_image = (weight * scores).sum(1) / weight.sum(1).clamp_min(1e-6);
+    at::Tensor detected = (scores.detach() * overlap).amax(1).gt(o_.score_threshold).to(at::kFloat);
+    m[p + "detection_rate"] = images > 0 ? detected.sum().item<double>() / images : 0;
+    m[p + "faces"] = images;
+    return per_image.sum() / std::max(images, 1.0);
+  }
+
+ private:
+  // The face box of each image in the victim's input pixels, and whether there is one.
+  std::pair<at::Tensor, at::Tensor> faces(StepContext& ctx, networks::Victim& victim) {
+    const auto& size = victim.config().input_size;
+    const double sx = static_cast<double>(size[1]) / ctx.x().size(3), sy = static_cast<double>(size[0]) / ctx.x().size(2);
+    at::Tensor given = ctx.face_boxes().to(ctx.x().device());
+    const bool manifest = o_.face == "manifest" || (o_.face == "auto" && (given.select(1, 0) >= 0).any().item<bool>());
+    if (manifest) {
+      at::Tensor scale = at::tensor({sx, sy, sx, sy}, given.options());
+      return {given * scale, (given.select(1, 0) >= 0).to(at::kFloat)};
+    }
+    at::Tensor clean = ctx.clean(victim);
+    at::Tensor best = clean.select(2, 4).argmax(1);
+    at::Tensor top = clean.gather(1, best.view({-1, 1, 1}).expand({-1, 1, 5})).squeeze(1);
+    return {top.slice(1, 0, 4), top.select(1, 4).gt(o_.score_threshold).to(at::kFloat)};
+  }
+
+  SuppressOptions o_;
+};
+
+}  // namespace
+
+std::vector<TermEntry> detector_terms() {
+  return {{"detection_suppress",
+           "Detector: lower the scores of boxes overlapping the true face (from the manifest, or the detector's own best clean box).",
+           options_of<SuppressOptions>(), {{"detector"}, make_term<DetectionSuppress>}}};
+}
+
+}  // namespace mf::losses

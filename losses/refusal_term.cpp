@@ -1,0 +1,63 @@
+// The adversarial term against multimodal LLMs: teacher-forced cross-entropy of a refusal
+// answer given the protected image and a prompt. Each step samples prompts ("shadow
+// questions") and refusal templates, so the protection holds for questions it never saw.
+#include "data/random.h"
+#include "losses/family.h"
+
+#include <ATen/ATen.h>
+
+namespace mf::losses {
+namespace {
+
+struct RefusalOptions {
+  int64_t pairs_per_step = 1;
+  template <class V>
+  void visit(V& v) {
+    v("pairs_per_step", pairs_per_step, "(prompt, refusal) pairs sampled per step; the loss is their mean", config::at_least(1));
+  }
+};
+
+class Refusal final : public VictimTerm {
+ public:
+  Refusal(const LossConfig& c, const networks::VictimEnsemble& v) : VictimTerm(c, v, {"mllm"}), o_(c.options.as<RefusalOptions>()) {}
+
+  at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, Metrics& m, const std::string& p) override {
+    const auto& tokens = victim.tokens();
+    data::Rng rng(data::mix(ctx.seed(), std::hash<std::string>{}(victim.name())));
+    at::Tensor total;
+    double accuracy = 0, refused = 0;
+    for (int64_t k = 0; k < o_.pairs_per_step; ++k) {
+      const auto& prompt = tokens.prompts[rng.below(tokens.prompts.size())];
+      const auto& target = tokens.targets[rng.below(tokens.targets.size())];
+      std::vector<int64_t> ids = prompt;
+      ids.insert(ids.end(), target.begin(), target.end());
+      const int64_t n = ctx.x().size(0), t = static_cast<int64_t>(target.size()), start = static_cast<int64_t>(prompt.size()) - 1;
+      at::Tensor input = at::tensor(ids, at::kLong).to(ctx.x().device()).unsqueeze(0).expand({n, -1}).contiguous();
+      at::Tensor logits = victim.forward(ctx.seen(), input);
+      // Position i predicts token i + 1: the target tokens are predicted from start on.
+      at::Tensor predicted = logits.slice(1, start, start + t);
+      at::Tensor wanted = input.slice(1, start + 1, start + 1 + t);
+      at::Tensor ce = at::cross_entropy_loss(predicted.reshape({n * t, -1}).to(at::kFloat), wanted.reshape({-1}));
+      total = total.defined() ? total + ce : ce;
+      at::Tensor hit = predicted.argmax(2).eq(wanted);
+      accuracy += hit.to(at::kFloat).mean().item<double>();
+      refused += hit.all(1).to(at::kFloat).mean().item<double>();
+    }
+    const double pairs = static_cast<double>(o_.pairs_per_step);
+    m[p + "token_accuracy"] = accuracy / pairs;
+    m[p + "refusal_rate"] = refused / pairs;
+    return total / pairs;
+  }
+
+ private:
+  RefusalOptions o_;
+};
+
+}  // namespace
+
+std::vector<TermEntry> refusal_terms() {
+  return {{"refusal", "MLLM: teacher-forced cross-entropy of a refusal answer given the protected image and a sampled prompt.",
+           options_of<RefusalOptions>(), {{"mllm"}, make_term<Refusal>}}};
+}
+
+}  // namespace mf::losses

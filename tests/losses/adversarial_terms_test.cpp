@@ -1,0 +1,169 @@
+// Each adversarial term, minimised for a few hundred steps over one image's perturbation
+// against a small victim, moves its metric the intended way.
+#include "data/image_io.h"
+#include "core/config/config.h"
+#include "losses/term.h"
+#include "networks/ensemble.h"
+#include "tests/support/files.h"
+#include "tests/support/images.h"
+#include "tests/support/python.h"
+#include "tests/support/victims.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+namespace mf::losses {
+namespace {
+
+namespace fs = std::filesystem;
+using networks::VictimConfig;
+
+VictimConfig builtin(const std::string& name, const std::string& kind, const std::string& arch) {
+  VictimConfig c;
+  c.name = name;
+  c.kind = kind;
+  c.source_options = config::Options::of(networks::BuiltinSourceOptions{.arch = arch, .classes = 10, .dim = 32});
+  return c;
+}
+
+VictimConfig exported(const std::string& name, const std::string& kind, const fs::path& file) {
+  VictimConfig c;
+  c.name = name;
+  c.kind = kind;
+  c.source = "torchscript";
+  c.source_options = config::Options::of(networks::TorchscriptSourceOptions{.path = file.string()});
+  return c;
+}
+
+// A loss element as a config file would write it, e.g. "{name: targeted_ce, target_class: 3}".
+LossConfig term(const std::string& yaml) {
+  YAML::Node node = YAML::Load(yaml.starts_with("{") ? yaml : "{name: " + yaml + "}");
+  config::Source source{"test", {}};
+  config::Reader reader(node, "", source);
+  LossConfig c;
+  c.visit(reader);
+  reader.finish();
+  return c;
+}
+
+struct Before {
+  Metrics first, last;
+  torch::Tensor delta;  // the final perturbation
+};
+
+// Minimises the term over delta = eps * tanh(w) with Adam; returns the first and last metrics.
+Before optimise(const LossConfig& config, const networks::VictimEnsemble& victims, const torch::Tensor& x, double eps, int steps,
+                torch::Tensor face_boxes = {}, double lr = 0.05) {
+  auto t = loss_terms().at(config.name).build.make(config, victims);
+  if (!face_boxes.defined()) face_boxes = torch::full({x.size(0), 4}, -1.0);
+  auto labels = torch::full({x.size(0)}, -1, torch::kLong);
+  // A small random start: at delta = 0 some terms sit at a stationary point (the cosine to
+  // the clean embedding is at its maximum there).
+  auto w = (torch::randn_like(x) * 0.1).requires_grad_();
+  torch::optim::Adam adam({w}, torch::optim::AdamOptions(lr));
+  Before result;
+  for (int step = 0; step <= steps; ++step) {
+    StepContext ctx(victims, x, eps * torch::tanh(w), {}, labels, face_boxes, static_cast<uint64_t>(step));
+    result.delta = ctx.delta().detach();
+    Metrics m;
+    auto loss = t->compute(ctx, m);
+    if (step == 0) result.first = m;
+    result.last = m;
+    adam.zero_grad();
+    loss.backward();
+    adam.step();
+  }
+  return result;
+}
+
+torch::Tensor images(int n, int size = 32) {
+  std::vector<torch::Tensor> v;
+  for (int i = 0; i < n; ++i) v.push_back(data::to_tensor(test::picture(size, size, 10 + i)));
+  return torch::stack(v);
+}
+
+TEST(AdversarialTerms, ClassifierTermsFoolASmallClassifier) {
+  torch::manual_seed(0);
+  VictimConfig net = builtin("net", "classifier", "tiny_cnn");
+  net.source_options = config::Options::of(networks::BuiltinSourceOptions{.checkpoint = test::trained_tiny_cnn().string(), .classes = 4});
+  networks::VictimEnsemble victims({net}, torch::kCPU);
+  auto x = images(4);
+  auto u = optimise(term("untargeted_ce"), victims, x, 8.0 / 255, 150);
+  EXPECT_EQ(u.first["untargeted_ce/net/fooling_rate"], 0);
+  EXPECT_EQ(u.last["untargeted_ce/net/fooling_rate"], 1);
+  auto t = optimise(term("{name: targeted_ce, target_class: 3}"), victims, x, 16.0 / 255, 200);
+  EXPECT_LT(t.first["targeted_ce/net/target_rate"], 1);
+  EXPECT_EQ(t.last["targeted_ce/net/target_rate"], 1);
+  auto cw = optimise(term("cw_margin"), victims, x, 8.0 / 255, 150);
+  EXPECT_EQ(cw.last["cw_margin/net/fooling_rate"], 1);
+  auto e = optimise(term("entropy"), victims, x, 8.0 / 255, 150);
+  EXPECT_GT(e.last["entropy/net/normalised_entropy"], e.first["entropy/net/normalised_entropy"] + 0.15);
+}
+
+TEST(AdversarialTerms, EmbeddingTermsMoveTheEmbedding) {
+  torch::manual_seed(0);
+  // The trained classifier's logit vector serves as a small embedding that tells images apart.
+  VictimConfig face = builtin("face", "embedder", "tiny_cnn");
+  face.source_options = config::Options::of(networks::BuiltinSourceOptions{.checkpoint = test::trained_tiny_cnn().string(), .classes = 4});
+  networks::VictimEnsemble victims({face}, torch::kCPU);
+  auto x = images(2);
+  auto dodge = optimise(term("embedding_dodge"), victims, x, 8.0 / 255, 150);
+  EXPECT_LT(dodge.first["embedding_dodge/face/cosine_distance"], 1e-3);
+  EXPECT_GT(dodge.last["embedding_dodge/face/cosine_distance"], 0.3);
+
+  test::TempDir dir;
+  test::write_picture(dir / "target" / "a.png", test::picture(32, 32, 99));
+  auto i = optimise(term("{name: embedding_impersonate, target: " + (dir / "target").string() + "}"), victims, x, 16.0 / 255, 200);
+  EXPECT_LT(i.first["embedding_impersonate/face/cosine_to_target"], 0.95);
+  EXPECT_GT(i.last["embedding_impersonate/face/cosine_to_target"], 0.99);
+
+  auto c = optimise(term("collapse"), victims, x, 16.0 / 255, 200);
+  EXPECT_GT(c.last["collapse/face/cosine_to_fixed"], c.first["collapse/face/cosine_to_fixed"] + 0.2);
+  auto ex = optimise(term("exploding"), victims, x, 8.0 / 255, 100);
+  EXPECT_GT(ex.last["exploding/face/norm_ratio"], 1.5);
+}
+
+TEST(AdversarialTerms, DetectionSuppressHidesARealFaceFromMtcnn) {
+  const fs::path assets = test::assets_dir();
+  if (assets.empty() || test::python().empty()) GTEST_SKIP() << "needs ../shared/assets and the Python virtualenv";
+  auto pnet = test::exported_victim("mtcnn_pnet", "--weights " + (assets / "weights" / "mtcnn_pnet.pt").string());
+  networks::VictimEnsemble victims({exported("pnet", "detector", pnet)}, torch::kCPU);
+  fs::path face;
+  for (const auto& f : fs::recursive_directory_iterator(assets / "faces" / "lfw_subset")) {
+    if (f.is_regular_file() && (face.empty() || f.path() < face)) face = f.path();
+  }
+  cv::Mat img = data::read_image(face);
+  auto x = data::to_tensor(img).unsqueeze(0);  // 250x250, the face roughly centred
+  auto s = optimise(term("detection_suppress"), victims, x, 8.0 / 255, 150, {}, 0.05);
+  std::printf("MTCNN P-Net on %s: detection rate %.2f -> %.2f\n", face.filename().c_str(), s.first["detection_suppress/pnet/detection_rate"],
+              s.last["detection_suppress/pnet/detection_rate"]);
+  EXPECT_EQ(s.first["detection_suppress/pnet/faces"], 1);  // the clean image has a confident face
+  EXPECT_EQ(s.first["detection_suppress/pnet/detection_rate"], 1);
+  EXPECT_EQ(s.last["detection_suppress/pnet/detection_rate"], 0);
+}
+
+TEST(AdversarialTerms, RefusalMakesTheTinyVlmEmitTheTarget) {
+  if (test::python().empty()) GTEST_SKIP() << "needs the Python virtualenv";
+  test::TempDir dir;
+  test::write_file(dir / "tokens.json", R"({"prompts": [[11, 12, 13]], "targets": [[40, 41, 42, 43]]})");
+  VictimConfig c = exported("vlm", "mllm", test::exported_victim("llava:tiny", "--random-init"));
+  c.kind_options = config::Options::of(networks::MllmKindOptions{.tokens = (dir / "tokens.json").string()});
+  networks::VictimEnsemble victims({c}, torch::kCPU);
+  auto x = images(1);
+  // The whole pixel range as budget: the tiny random model has little to read in an image.
+  auto r = optimise(term("refusal"), victims, x, 1.0, 800, {}, 0.05);
+  EXPECT_EQ(r.first["refusal/vlm/refusal_rate"], 0);
+  EXPECT_EQ(r.last["refusal/vlm/refusal_rate"], 1);
+  // Greedy decoding after the prompt, on the protected image, now says the target.
+  torch::NoGradGuard no_grad;
+  auto protected_image = (x + r.delta).clamp(0, 1);
+  std::vector<int64_t> ids = {11, 12, 13};
+  for (int k = 0; k < 4; ++k) {
+    auto logits = victims.at("vlm")->forward(protected_image, torch::tensor(ids).unsqueeze(0));
+    ids.push_back(logits[0][-1].argmax().item<int64_t>());
+  }
+  EXPECT_EQ(std::vector<int64_t>(ids.begin() + 3, ids.end()), (std::vector<int64_t>{40, 41, 42, 43}));
+}
+
+}  // namespace
+}  // namespace mf::losses

@@ -15,6 +15,11 @@ void add_export_command(CLI::App& app);
 void add_protect_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 
+// Thrown by a subcommand that ends with a specific exit code (e.g. 130 after SIGINT).
+struct ExitRequest {
+  int code;
+};
+
 // `--set key.path=value`, repeatable, one value per flag.
 CLI::Option* add_overrides(CLI::App& command, std::vector<std::string>& overrides);
 

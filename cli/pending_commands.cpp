@@ -14,12 +14,6 @@ void not_yet(CLI::App& command, const char* issue) {
 
 }  // namespace
 
-void add_train_command(CLI::App& app) {
-  auto* c = app.add_subcommand("train", "train a protection (SPAM generator, UEP, PGD) or a surrogate victim from CONFIG");
-  c->add_option("config", "the YAML config")->required();
-  not_yet(*c, "issue #6 (trainers and checkpoints)");
-}
-
 void add_export_command(CLI::App& app) {
   auto* c = app.add_subcommand("export", "export a trained generator or UEP to TorchScript");
   c->add_option("run", "a run folder or a checkpoint")->required();

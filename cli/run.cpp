@@ -39,6 +39,8 @@ int run(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
+  } catch (const ExitRequest& e) {
+    return e.code;
   } catch (const CLI::ParseError& e) {
     std::cerr << "maskforge: " << e.what() << "\n(run with --help for usage)\n";
     return kExitBadInput;

@@ -1,9 +1,10 @@
 #include "networks/builtin.h"
 
+#include "checkpoints/manager.h"
+#include "checkpoints/tensors.h"
 #include "core/error.h"
 
 #include <torch/nn/functional/pooling.h>
-#include <torch/serialize.h>
 
 #include <filesystem>
 
@@ -41,17 +42,15 @@ std::shared_ptr<TinyNet> make_builtin(const std::string& arch, int64_t classes, 
 }
 
 void load_builtin_weights(TinyNet& net, const std::string& checkpoint, const std::string& victim) {
-  if (!std::filesystem::is_regular_file(checkpoint)) {
-    fail_input("victim '{}': checkpoint '{}' does not exist", victim, checkpoint);
+  namespace fs = std::filesystem;
+  if (!fs::exists(checkpoint)) fail_input("victim '{}': checkpoint '{}' does not exist", victim, checkpoint);
+  fs::path file = checkpoint;
+  if (fs::is_directory(file)) {
+    // A run folder of `trainer.kind: classifier` holds its final weights in export/model.pt;
+    // otherwise take the model of its newest valid checkpoint.
+    file = fs::exists(file / "export" / "model.pt") ? file / "export" / "model.pt" : checkpoints::resolve_checkpoint(file).dir / "model.pt";
   }
-  try {
-    torch::serialize::InputArchive archive;
-    archive.load_from(checkpoint);
-    net.load(archive);
-  } catch (const c10::Error& e) {
-    std::string why = e.what_without_backtrace();
-    fail_input("victim '{}': cannot load weights from '{}': {}", victim, checkpoint, why.substr(0, why.find('\n')));
-  }
+  checkpoints::load_module(net, file, fmt::format("victim '{}' ({})", victim, "built-in network"));
 }
 
 }  // namespace mf::networks

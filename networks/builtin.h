@@ -30,8 +30,8 @@ class TinyNet : public torch::nn::Module {
 // The architecture `arch` (tiny_cnn or tiny_embedder) with `classes` logits or `dim` outputs.
 std::shared_ptr<TinyNet> make_builtin(const std::string& arch, int64_t classes, int64_t dim);
 
-// Loads trained weights into `net`: a file written by torch::save, or a run folder or
-// checkpoint of `trainer.kind: classifier`. `victim` names the victim in errors.
+// Loads trained weights into `net`: a weights file (checkpoints::save_module), or a run
+// folder or checkpoint of `trainer.kind: classifier`. `victim` names the victim in errors.
 void load_builtin_weights(TinyNet& net, const std::string& checkpoint, const std::string& victim);
 
 }  // namespace mf::networks

@@ -35,6 +35,9 @@ class Generator : public torch::nn::Module {
   // (for counting operations); `reflect` pads by reflection instead of zeros.
   torch::nn::Conv2d add_conv(const std::string& name, int64_t in, int64_t out, int64_t kernel, int64_t stride, double scale,
                              bool reflect = false);
+  // Registers the output convolution, initialised near zero: delta starts small, where
+  // tanh is linear, instead of saturated at +-eps with vanishing gradients.
+  torch::nn::Conv2d add_head(const std::string& name, int64_t in, int64_t kernel, bool reflect);
   // Registers the configured normalisation for `channels` (nothing for norm: none).
   torch::nn::AnyModule add_norm(const std::string& name, int64_t channels);
   static torch::Tensor apply(torch::nn::AnyModule& norm, const torch::Tensor& x) { return norm.is_empty() ? x : norm.forward(x); }
@@ -45,6 +48,11 @@ class Generator : public torch::nn::Module {
   std::string arch_;
   std::vector<std::pair<torch::nn::Conv2d, double>> convs_;
 };
+
+// tanh(raw), whose derivative is kept at least `gradient_floor`: where the perturbation
+// saturates at +-eps, plain tanh's gradient vanishes and the sign of a pixel could never
+// flip again; the value (and so the bound) is tanh's exactly.
+torch::Tensor bounded_tanh(const torch::Tensor& raw, double gradient_floor = 0.1);
 
 // The generator that `config` names.
 std::shared_ptr<Generator> build_generator(const GeneratorConfig& config);

@@ -35,7 +35,7 @@ class ResnetGenerator final : public Generator {
     up1_norm_ = add_norm("up1_norm", 2 * w);
     up2_ = add_conv("up2", 2 * w, w, 3, 1, 1);
     up2_norm_ = add_norm("up2_norm", w);
-    head_ = add_conv("head", w, 3, 7, 1, 1, true);
+    head_ = add_head("head", w, 7, true);
   }
 
   int64_t size_multiple() const override { return 4; }

@@ -33,7 +33,7 @@ class UnetGenerator final : public Generator {
       }
       levels_.push_back(std::move(l));
     }
-    head_ = add_conv("head", ch[0], 3, 1, 1, 1);
+    head_ = add_head("head", ch[0], 1, false);
   }
 
   int64_t size_multiple() const override { return int64_t{1} << (depth_ - 1); }

@@ -65,6 +65,7 @@ struct TrainerConfig {
   int64_t checkpoint_every = 500;
   double checkpoint_minutes = 0.0;
   int64_t keep_last = 3;
+  int64_t milestone_every = 0;
 
   template <class V>
   void visit(V& v) {
@@ -85,6 +86,7 @@ struct TrainerConfig {
     v("checkpoint_every", checkpoint_every, "steps between checkpoints; 0 only at the end", config::non_negative());
     v("checkpoint_minutes", checkpoint_minutes, "also checkpoint when this many minutes passed since the last; 0 turns it off", config::non_negative());
     v("keep_last", keep_last, "committed checkpoints kept (milestones are kept too)", config::at_least(2));
+    v("milestone_every", milestone_every, "steps between milestone checkpoints, never pruned; 0: none", config::non_negative());
   }
 };
 

@@ -58,7 +58,8 @@ Before optimise(const LossConfig& config, const networks::VictimEnsemble& victim
   if (!face_boxes.defined()) face_boxes = torch::full({x.size(0), 4}, -1.0);
   auto labels = torch::full({x.size(0)}, -1, torch::kLong);
   // A small random start: at delta = 0 some terms sit at a stationary point (the cosine to
-  // the clean embedding is at its maximum there).
+  // the clean embedding is at its maximum there). Seeded: LibTorch's default seed is random.
+  torch::manual_seed(0);
   auto w = (torch::randn_like(x) * 0.1).requires_grad_();
   torch::optim::Adam adam({w}, torch::optim::AdamOptions(lr));
   Before result;
@@ -151,7 +152,7 @@ TEST(AdversarialTerms, RefusalMakesTheTinyVlmEmitTheTarget) {
   networks::VictimEnsemble victims({c}, torch::kCPU);
   auto x = images(1);
   // The whole pixel range as budget: the tiny random model has little to read in an image.
-  auto r = optimise(term("refusal"), victims, x, 1.0, 800, {}, 0.05);
+  auto r = optimise(term("refusal"), victims, x, 1.0, 1200, {}, 0.1);
   EXPECT_EQ(r.first["refusal/vlm/refusal_rate"], 0);
   EXPECT_EQ(r.last["refusal/vlm/refusal_rate"], 1);
   // Greedy decoding after the prompt, on the protected image, now says the target.

@@ -1,5 +1,6 @@
 #include "tests/support/victims.h"
 
+#include "checkpoints/tensors.h"
 #include "data/builders.h"
 #include "data/dataset_options.h"
 #include "data/loader.h"
@@ -13,7 +14,7 @@ namespace mf::test {
 
 std::filesystem::path trained_tiny_cnn() {
   namespace fs = std::filesystem;
-  const fs::path out = binary_dir() / "test_victims" / "tiny_cnn_synthetic4_v1.pt";
+  const fs::path out = binary_dir() / "test_victims" / "tiny_cnn_synthetic4_v2.pt";
   if (fs::exists(out)) return out;
   torch::manual_seed(0);
   data::DataConfig d;
@@ -34,9 +35,7 @@ std::filesystem::path trained_tiny_cnn() {
   }
   fs::create_directories(out.parent_path());
   const fs::path tmp = fs::path(out).replace_extension(".tmp" + std::to_string(::getpid()));
-  torch::serialize::OutputArchive archive;
-  net->save(archive);
-  archive.save_to(tmp.string());
+  checkpoints::save_module(*net, tmp);
   fs::rename(tmp, out);
   return out;
 }

@@ -1,0 +1,22 @@
+#include "core/precision.h"
+
+#include <ATen/autocast_mode.h>
+
+namespace mf {
+
+Autocast::Autocast(const c10::Device& device, const std::string& precision) : type_(device.type()) {
+  enabled_ = precision == "bf16" || (precision == "auto" && device.is_cuda());
+  if (!enabled_) return;
+  was_enabled_ = at::autocast::is_autocast_enabled(type_);
+  at::autocast::set_autocast_enabled(type_, true);
+  at::autocast::set_autocast_dtype(type_, at::kBFloat16);
+  at::autocast::increment_nesting();
+}
+
+Autocast::~Autocast() {
+  if (!enabled_) return;
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  at::autocast::set_autocast_enabled(type_, was_enabled_);
+}
+
+}  // namespace mf

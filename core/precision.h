@@ -1,0 +1,23 @@
+// Mixed precision: bf16 autocast where the `trainer.precision` setting asks for it (auto:
+// on CUDA only). The same guard serves CPU and GPU; only the device type differs.
+#pragma once
+
+#include <c10/core/Device.h>
+
+#include <string>
+
+namespace mf {
+
+class Autocast {
+ public:
+  Autocast(const c10::Device& device, const std::string& precision);
+  ~Autocast();
+  Autocast(const Autocast&) = delete;
+  Autocast& operator=(const Autocast&) = delete;
+
+ private:
+  c10::DeviceType type_;
+  bool was_enabled_ = false, enabled_ = false;
+};
+
+}  // namespace mf

@@ -1,0 +1,208 @@
+// Training through the real CLI: exact resume, stop signals, corrupted checkpoints,
+// incompatible checkpoints, and protections that work.
+#include "checkpoints/manager.h"
+#include "checkpoints/tensors.h"
+#include "tests/support/files.h"
+#include "tests/support/process.h"
+#include "tests/support/victims.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <sys/wait.h>
+#include <thread>
+
+namespace mf {
+namespace {
+
+namespace fs = std::filesystem;
+using test::run_maskforge;
+
+// A small protection run: 16x16 synthetic images, a tiny generator, a random tiny victim.
+std::string tiny_config(const fs::path& out, const std::string& kind, int steps) {
+  return fmt::format(R"(version: 1
+run: {{out_dir: {}, name: r, seed: 3}}
+data: {{dataset: synthetic, images: 72, classes: 4, size: 16, batch_size: 4, workers: 2, prefetch: 3, val_fraction: 0.1}}
+generator: {{arch: resnet, width: 4, blocks: 1}}
+victims:
+  - {{name: net, kind: classifier, source: builtin, classes: 4, input_size: [16, 16]}}
+losses:
+  - {{name: untargeted_ce}}
+  - {{name: l2, weight: 0.5}}
+robustness:
+  - {{name: noise, p: 0.5}}
+eps: {{schedule: constant, value: 8/255}}
+trainer: {{kind: {}, {}steps: {}, lr: 0.01, warmup_steps: 2, log_every: 1, sample_every: 0, val_every: 0, val_batches: 2, checkpoint_every: 2, keep_last: 3}}
+)",
+                     out.string(), kind, kind == "uep" ? "size: [8, 8], " : "", steps);
+}
+
+std::map<std::string, torch::Tensor> final_weights(const fs::path& run, const std::string& module) {
+  return checkpoints::load_tensors(checkpoints::resolve_checkpoint(run).dir / (module + ".pt"));
+}
+
+void expect_bitwise_equal(const std::map<std::string, torch::Tensor>& a, const std::map<std::string, torch::Tensor>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, t] : a) EXPECT_TRUE(torch::equal(t, b.at(name))) << name << " differs";
+}
+
+class ExactResume : public ::testing::TestWithParam<std::pair<std::string, std::string>> {};
+
+TEST_P(ExactResume, StoppedMidEpochAndResumedEqualsStraight) {
+  const auto& [kind, module] = GetParam();
+  test::TempDir dir;
+  test::write_file(dir / "straight.yaml", tiny_config(dir / "straight", kind, 10));
+  test::write_file(dir / "stopped.yaml", tiny_config(dir / "stopped", kind, 10));
+  auto straight = run_maskforge("train " + (dir / "straight.yaml").string());
+  ASSERT_EQ(straight.exit_code, 0) << straight.output;
+  // 64 training images in batches of 4: step 5 is in the middle of the first epoch.
+  auto first = run_maskforge("train " + (dir / "stopped.yaml").string() + " --stop-after 5");
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_NE(first.output.find("paused after step 5"), std::string::npos) << first.output;
+  auto again = run_maskforge("train " + (dir / "stopped.yaml").string());
+  EXPECT_EQ(again.exit_code, 2) << "a run folder with checkpoints needs --resume";
+  auto second = run_maskforge("train " + (dir / "stopped.yaml").string() + " --resume auto");
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_NE(second.output.find("resumed from"), std::string::npos);
+  expect_bitwise_equal(final_weights(dir / "straight" / "r", module), final_weights(dir / "stopped" / "r", module));
+  // The metrics of the redone steps are not duplicated.
+  std::ifstream metrics(dir / "stopped" / "r" / "metrics.jsonl");
+  int64_t previous = 0, lines = 0;
+  for (std::string line; std::getline(metrics, line); ++lines) {
+    auto step = nlohmann::json::parse(line).at("step").get<int64_t>();
+    EXPECT_GE(step, previous);
+    previous = step;
+  }
+  EXPECT_GE(lines, 10);
+}
+
+INSTANTIATE_TEST_SUITE_P(Trainers, ExactResume, ::testing::Values(std::pair{"spam", "generator"}, std::pair{"uep", "perturbation"}),
+                         [](const auto& info) { return info.param.first; });
+
+TEST(Training, RunFolderHoldsConfigMetricsSamplesCheckpointsAndSummary) {
+  test::TempDir dir;
+  test::write_file(dir / "c.yaml", tiny_config(dir.path(), "spam", 4));
+  auto r = run_maskforge("train " + (dir / "c.yaml").string() + " --set trainer.sample_every=2");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const fs::path run = dir / "r";
+  for (const char* f : {"config.yaml", "metrics.jsonl", "train.log", "summary.json", "classes.json", "samples/step_000002.png",
+                        "samples/step_000004.png", "checkpoints/latest/manifest.json", "checkpoints/step_000004/generator.pt"}) {
+    EXPECT_TRUE(fs::exists(run / f)) << f;
+  }
+  EXPECT_NE(r.output.find("SSIM"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("protected accuracy (net)"), std::string::npos);
+  EXPECT_TRUE(fs::is_symlink(run / "checkpoints" / "latest"));
+  EXPECT_EQ(checkpoints::CheckpointManager(run / "checkpoints", 3).list().size(), 2u);  // steps 2 and 4
+}
+
+TEST(Training, SigtermSavesACommittedCheckpointAndTheRunResumes) {
+  test::TempDir dir;
+  test::write_file(dir / "c.yaml", tiny_config(dir.path(), "spam", 100000));
+  const std::string cmd = fmt::format("cd '{}' && exec '{}' train '{}' --set trainer.checkpoint_every=0", test::source_dir().string(),
+                                      (test::binary_dir() / "maskforge").string(), (dir / "c.yaml").string());
+  pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", (cmd + " > " + (dir / "out.txt").string() + " 2>&1").c_str(), nullptr);
+    _exit(127);
+  }
+  // Wait until it is training, then ask it to stop.
+  for (int i = 0; i < 300 && !fs::exists(dir / "r" / "metrics.jsonl"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 143) << test::read_file(dir / "out.txt");
+  auto checkpoint = checkpoints::CheckpointManager(dir / "r" / "checkpoints", 3).newest_valid();
+  ASSERT_TRUE(checkpoint.has_value());
+  EXPECT_GT(checkpoint->step, 0);
+  auto resumed = run_maskforge("train " + (dir / "c.yaml").string() + fmt::format(" --resume auto --set trainer.steps={}", checkpoint->step + 2));
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find(fmt::format("at step {}", checkpoint->step)), std::string::npos) << resumed.output;
+}
+
+TEST(Training, ACorruptedOrTruncatedCheckpointIsSkippedByResumeAuto) {
+  test::TempDir dir;
+  test::write_file(dir / "c.yaml", tiny_config(dir.path(), "spam", 6));
+  ASSERT_EQ(run_maskforge("train " + (dir / "c.yaml").string()).exit_code, 0);
+  const fs::path ckpts = dir / "r" / "checkpoints";
+  // Flip one byte of the newest (step 6); truncate a file of the one before (step 4).
+  std::string weights = test::read_file(ckpts / "step_000006" / "generator.pt");
+  weights[weights.size() / 2] ^= 0x01;
+  test::write_file(ckpts / "step_000006" / "generator.pt", weights);
+  std::string optimizer = test::read_file(ckpts / "step_000004" / "optimizer.pt");
+  test::write_file(ckpts / "step_000004" / "optimizer.pt", optimizer.substr(0, optimizer.size() / 2));
+  // A corrupted checkpoint named explicitly is an error, not a silent fallback.
+  auto named = run_maskforge("train " + (dir / "c.yaml").string() + " --resume " + (ckpts / "step_000006").string());
+  EXPECT_EQ(named.exit_code, 2);
+  EXPECT_NE(named.output.find("is not usable: generator.pt does not match"), std::string::npos) << named.output;
+  auto r = run_maskforge("train " + (dir / "c.yaml").string() + " --resume auto --set trainer.steps=7");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("skipping checkpoint '" + (ckpts / "step_000006").string() + "': generator.pt does not match its SHA-256 checksum"),
+            std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("optimizer.pt has"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("at step 2"), std::string::npos) << r.output;
+}
+
+TEST(Training, AnIncompatibleCheckpointIsRefusedWithTheDifferingKeys) {
+  test::TempDir dir;
+  test::write_file(dir / "c.yaml", tiny_config(dir.path(), "spam", 2));
+  ASSERT_EQ(run_maskforge("train " + (dir / "c.yaml").string()).exit_code, 0);
+  auto r = run_maskforge("train " + (dir / "c.yaml").string() + " --resume auto --set generator.width=8 --set trainer.steps=4");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("was made with another architecture; these keys differ: generator.width"), std::string::npos) << r.output;
+  // --init-from loads weights strictly, naming every tensor that does not fit.
+  auto init = run_maskforge("train " + (dir / "c.yaml").string() + " --set run.name=other --set generator.width=8 --init-from " +
+                            (dir / "r").string());
+  EXPECT_EQ(init.exit_code, 2);
+  EXPECT_NE(init.output.find("does not fit the generator: wrong shape:"), std::string::npos) << init.output;
+  EXPECT_NE(init.output.find("down1.weight (file 8x4x3x3, generator 16x8x3x3)"), std::string::npos) << init.output;
+}
+
+TEST(Training, AShortSpamRunFoolsATrainedSurrogate) {
+  test::TempDir dir;
+  test::write_file(dir / "c.yaml", fmt::format(R"(version: 1
+run: {{out_dir: {}, name: s}}
+data: {{dataset: synthetic, images: 512, classes: 4, size: 32, batch_size: 16, workers: 2}}
+generator: {{arch: resnet, width: 8, blocks: 1}}
+victims:
+  - {{name: surrogate, kind: classifier, source: builtin, classes: 4, checkpoint: {}}}
+losses:
+  - {{name: untargeted_ce}}
+  - {{name: rgb_gradient, weight: 0.5}}
+eps: {{schedule: constant, value: 16/255}}
+trainer: {{kind: spam, steps: 150, lr: 0.003, val_every: 0, val_batches: 4, checkpoint_every: 0, sample_every: 0}}
+)",
+                                               dir.path().string(), test::trained_tiny_cnn().string()));
+  auto r = run_maskforge("train " + (dir / "c.yaml").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto summary = nlohmann::json::parse(test::read_file(dir / "s" / "summary.json"));
+  const double clean = summary["metrics"]["val/surrogate/clean_accuracy"], protected_accuracy = summary["metrics"]["val/surrogate/protected_accuracy"];
+  std::printf("surrogate accuracy: clean %.3f, protected %.3f, SSIM %.3f\n", clean, protected_accuracy, summary["metrics"]["val/ssim"].get<double>());
+  EXPECT_GT(clean, 0.8);
+  EXPECT_LT(protected_accuracy, clean - 0.3);
+  EXPECT_GT(summary["metrics"]["val/ssim"].get<double>(), 0.5);
+}
+
+TEST(Training, ClassifierTrainerMakesAVictimThatABuiltinSourceLoads) {
+  test::TempDir dir;
+  auto r = run_maskforge(fmt::format("train configs/quickstart_victim.yaml --set run.out_dir={} --set trainer.steps=60 "
+                                     "--set trainer.val_every=0 --set trainer.checkpoint_every=0 --set data.images=256",
+                                     dir.path().string()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("validation accuracy"), std::string::npos);
+  const fs::path weights = dir / "quickstart_victim" / "export" / "model.pt";
+  ASSERT_TRUE(fs::exists(weights));
+  test::write_file(dir / "check.yaml", fmt::format("version: 1\nvictims:\n  - {{name: s, source: builtin, classes: 4, checkpoint: {}}}\n",
+                                                   (dir / "quickstart_victim").string()));
+  auto check = run_maskforge("config check " + (dir / "check.yaml").string());
+  EXPECT_EQ(check.exit_code, 0) << check.output;
+}
+
+}  // namespace
+}  // namespace mf

@@ -1,0 +1,55 @@
+// The `pgd` trainer: a baseline that learns nothing. Each step protects one batch with
+// per-image PGD and reports the objective's metrics, so its numbers compare directly with
+// a generator's or a universal perturbation's.
+#include "trainers/pgd.h"
+#include "trainers/trainer.h"
+#include "trainers/trainer_kinds.h"
+
+#include <ATen/ATen.h>
+
+namespace mf::trainers {
+namespace {
+
+class PgdTrainer final : public Trainer {
+ public:
+  explicit PgdTrainer(const Config& config) : Trainer(config), protection_(config, device_), options_(config.trainer.options.as<PgdOptions>()) {}
+
+ protected:
+  Metrics run_step() override {
+    Metrics m;
+    last_ = next_batch();
+    last_delta_ = pgd_protect(protection_, last_, protection_.eps.value(state_.step), options_, step_seed(), &m);
+    m["eps"] = protection_.eps.value(state_.step);
+    return m;
+  }
+
+  Metrics validate() override {
+    return protection_.validate(data_.val, config_.trainer.val_batches, static_cast<uint64_t>(config_.run.seed),
+                                [&](const data::Batch& b) { return pgd_protect(protection_, b, protection_.eps.value(state_.step), options_, step_seed(1)); });
+  }
+
+  std::optional<SampleImages> samples() override {
+    if (!last_delta_.defined()) return std::nullopt;
+    at::Tensor x = last_.images.slice(0, 0, 8);
+    return SampleImages{x, (x + last_delta_.slice(0, 0, 8)).clamp(0, 1), protection_.eps.value(state_.step)};
+  }
+
+  std::vector<std::pair<std::string, torch::nn::Module*>> modules() override { return {}; }
+  std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers() override { return {}; }
+
+  void finish(const Metrics& v) override {
+    for (const auto& [name, value] : summary_rows(v)) add_summary(name, value);
+  }
+
+ private:
+  Protection protection_;
+  PgdOptions options_;
+  data::Batch last_;
+  at::Tensor last_delta_;
+};
+
+}  // namespace
+
+std::unique_ptr<Trainer> make_pgd_trainer(const Config& config) { return std::make_unique<PgdTrainer>(config); }
+
+}  // namespace mf::trainers

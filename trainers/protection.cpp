@@ -1,0 +1,104 @@
+#include "trainers/protection.h"
+
+#include "core/error.h"
+#include "losses/image_ops.h"
+
+#include <ATen/ATen.h>
+#include <torch/autograd.h>
+
+namespace mf::trainers {
+namespace {
+
+std::vector<at::Tensor> gradients(const at::Tensor& value, const std::vector<at::Tensor>& parameters) {
+  auto grads = torch::autograd::grad({value}, parameters, {}, /*retain_graph=*/true, /*create_graph=*/false, /*allow_unused=*/true);
+  for (size_t i = 0; i < grads.size(); ++i) {
+    if (!grads[i].defined()) grads[i] = at::zeros_like(parameters[i]);
+  }
+  return grads;
+}
+
+double dot(const std::vector<at::Tensor>& a, const std::vector<at::Tensor>& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); ++i) s += (a[i].to(at::kDouble) * b[i].to(at::kDouble)).sum().item<double>();
+  return s;
+}
+
+}  // namespace
+
+Protection::Protection(const Config& config, const c10::Device& device)
+    : victims(config.victims, device), objective(config.losses, victims), eps(config.eps), robustness(config.robustness), config_(config), device_(device) {
+  if (objective.terms().empty()) fail_input("the config has no losses; a protection needs at least one adversarial term");
+}
+
+losses::ObjectiveValue Protection::evaluate(const data::Batch& batch, const at::Tensor& delta, uint64_t seed, bool robust) {
+  at::Tensor seen;
+  if (robust && !robustness.empty()) seen = robustness.apply((batch.images + delta).clamp(0, 1), seed);
+  losses::StepContext ctx(victims, batch.images, delta, seen, batch.labels, batch.face_boxes, seed);
+  return objective.compute(ctx);
+}
+
+void Protection::backward(const losses::ObjectiveValue& value, const std::vector<at::Tensor>& parameters, double scale, Metrics& metrics) {
+  if (config_.trainer.combine == "sum" || !value.adversarial.requires_grad() || !value.quality.requires_grad()) {
+    (value.total() / scale).backward();
+    return;
+  }
+  auto ga = gradients(value.adversarial, parameters), gq = gradients(value.quality, parameters);
+  const double both = dot(ga, gq), aa = dot(ga, ga), qq = dot(gq, gq);
+  metrics["grad/conflict"] = both < 0 ? 1 : 0;
+  for (size_t i = 0; i < parameters.size(); ++i) {
+    at::Tensor g = ga[i] + gq[i];
+    if (both < 0) g = g - (both / std::max(qq, 1e-30)) * gq[i] - (both / std::max(aa, 1e-30)) * ga[i];
+    g = g / scale;
+    auto& grad = parameters[i].mutable_grad();
+    grad = grad.defined() ? grad + g : g.clone();
+  }
+}
+
+Metrics Protection::validate(const std::shared_ptr<const data::Dataset>& dataset, int64_t batches, uint64_t seed,
+                             const std::function<at::Tensor(const data::Batch&)>& perturb) {
+  Metrics sum;
+  if (!dataset) return sum;
+  data::Loader loader(dataset, data::loader_options(config_.data, false, seed));
+  const int64_t n = std::min(batches, loader.batches_per_epoch());
+  for (int64_t i = 0; i < n; ++i) {
+    data::Batch b = loader.next().to(device_);
+    at::Tensor delta = perturb(b).detach();
+    at::Tensor protected_images = (b.images + delta).clamp(0, 1);
+    at::NoGradGuard no_grad;
+    losses::StepContext ctx(victims, b.images, delta, {}, b.labels, b.face_boxes, data::mix(seed, i));
+    Metrics m = objective.compute(ctx).metrics;
+    m["ssim"] = losses::ssim(protected_images, b.images).mean().item<double>();
+    m["psnr"] = losses::psnr(protected_images, b.images).mean().item<double>();
+    m["linf_255"] = delta.abs().max().item<double>() * 255;
+    for (const auto& v : victims.victims()) {
+      if (v->kind() != networks::VictimKind::classifier) continue;
+      at::Tensor clean = ctx.clean(*v).argmax(1), adv = ctx.adversarial(*v).argmax(1);
+      const bool labelled = (b.labels >= 0).all().item<bool>() && b.labels.max().item<int64_t>() < ctx.clean(*v).size(1);
+      at::Tensor truth = labelled ? b.labels : clean;
+      m[v->name() + "/clean_accuracy"] = clean.eq(truth).to(at::kFloat).mean().item<double>();
+      m[v->name() + "/protected_accuracy"] = adv.eq(truth).to(at::kFloat).mean().item<double>();
+    }
+    for (const auto& [k, x] : m) sum[k] += x / static_cast<double>(n);
+  }
+  return sum;
+}
+
+std::vector<std::pair<std::string, std::string>> summary_rows(const Metrics& validation) {
+  std::vector<std::pair<std::string, std::string>> rows;
+  auto percent = [](double v) { return fmt::format("{:.1f} %", 100 * v); };
+  for (const auto& [k, v] : validation) {
+    const std::string key = k.substr(4);  // without "val/"
+    if (key.ends_with("/clean_accuracy")) rows.emplace_back("clean accuracy (" + key.substr(0, key.find('/')) + ")", percent(v));
+    if (key.ends_with("/protected_accuracy")) rows.emplace_back("protected accuracy (" + key.substr(0, key.find('/')) + ")", percent(v));
+  }
+  for (const auto& [k, v] : validation) {
+    for (const char* rate : {"/cosine_distance", "/detection_rate", "/refusal_rate", "/cosine_to_target", "/cosine_to_fixed", "/target_rate"}) {
+      if (k.ends_with(rate)) rows.emplace_back(k.substr(4), fmt::format("{:.3f}", v));
+    }
+  }
+  if (validation.count("val/ssim")) rows.emplace_back("SSIM", fmt::format("{:.4f}", validation.at("val/ssim")));
+  if (validation.count("val/psnr")) rows.emplace_back("PSNR", fmt::format("{:.2f} dB", validation.at("val/psnr")));
+  return rows;
+}
+
+}  // namespace mf::trainers

@@ -1,0 +1,52 @@
+// What the protection trainers (spam, uep, pgd) share: the frozen victims, the objective,
+// the eps budget and the robustness transforms, with one way to evaluate a perturbation,
+// combine its gradients and validate it.
+#pragma once
+
+#include "data/loader.h"
+#include "losses/eps.h"
+#include "losses/objective.h"
+#include "losses/robustness.h"
+#include "networks/ensemble.h"
+#include "trainers/config.h"
+
+#include <functional>
+
+namespace mf::trainers {
+
+using losses::Metrics;
+
+class Protection {
+ public:
+  Protection(const Config& config, const c10::Device& device);
+
+  // The objective for `delta` on a batch; the victims see the protected images through the
+  // robustness transforms when `robust` (randomness from `seed`).
+  losses::ObjectiveValue evaluate(const data::Batch& batch, const at::Tensor& delta, uint64_t seed, bool robust);
+
+  // Backpropagates a value into `parameters`: the plain sum, or PCGrad (each group's gradient
+  // loses its component along the other's when they conflict). `scale` divides the result
+  // (gradient accumulation). Adds "grad/conflict" (1 when the groups conflicted) with pcgrad.
+  void backward(const losses::ObjectiveValue& value, const std::vector<at::Tensor>& parameters, double scale, Metrics& metrics);
+
+  // Validation over up to `batches` batches of `dataset`: the objective's metrics on the
+  // protected images, SSIM and PSNR against the originals, and for classifier victims the
+  // accuracy on clean and protected images (against labels, or the clean prediction).
+  Metrics validate(const std::shared_ptr<const data::Dataset>& dataset, int64_t batches, uint64_t seed,
+                   const std::function<at::Tensor(const data::Batch&)>& perturb);
+
+  networks::VictimEnsemble victims;
+  losses::Objective objective;
+  losses::EpsSchedule eps;
+  losses::Robustness robustness;
+
+ private:
+  const Config& config_;
+  c10::Device device_;
+};
+
+// The summary rows of a protection run from its final validation metrics ("val/..."): each
+// classifier's clean and protected accuracy, the other victims' rates, SSIM and PSNR.
+std::vector<std::pair<std::string, std::string>> summary_rows(const Metrics& validation);
+
+}  // namespace mf::trainers

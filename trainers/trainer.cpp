@@ -1,0 +1,302 @@
+#include "trainers/trainer.h"
+
+#include "checkpoints/files.h"
+#include "checkpoints/tensors.h"
+#include "core/device.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "core/signals.h"
+#include "data/bad_files.h"
+#include "data/builders.h"
+#include "data/image_io.h"
+#include "data/random.h"
+#include "networks/ensemble.h"
+#include "trainers/config_diff.h"
+
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+#include <torch/optim/adamw.h>
+#include <torch/utils.h>
+
+#include <chrono>
+#include <cmath>
+#include <numbers>
+#include <unistd.h>
+
+namespace mf::trainers {
+namespace {
+
+using json = nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+json to_json(const TrainState& s) {
+  return {{"step", s.step}, {"data_epoch", s.data.epoch}, {"data_batch", s.data.batch}, {"eps", s.eps}, {"best_val", std::isfinite(s.best_val) ? s.best_val : -1.0},
+          {"best_step", s.best_step}};
+}
+
+TrainState from_json(const json& j) {
+  TrainState s;
+  s.step = j.at("step");
+  s.data = {j.at("data_epoch"), j.at("data_batch")};
+  s.eps = j.at("eps");
+  s.best_step = j.at("best_step");
+  s.best_val = s.best_step >= 0 ? j.at("best_val").get<double>() : INFINITY;
+  return s;
+}
+
+std::map<std::string, at::Tensor> rng_states() {
+  std::map<std::string, at::Tensor> out{{"cpu", at::detail::getDefaultCPUGenerator().get_state()}};
+  if (at::hasCUDA()) {
+    for (c10::DeviceIndex i = 0; i < static_cast<c10::DeviceIndex>(at::detail::getCUDAHooks().deviceCount()); ++i) {
+      out[fmt::format("cuda{}", i)] = at::globalContext().defaultGenerator(c10::Device(at::kCUDA, i)).get_state();
+    }
+  }
+  return out;
+}
+
+void restore_rng_states(const std::map<std::string, at::Tensor>& states) {
+  for (const auto& [name, state] : states) {
+    at::Generator gen = name == "cpu" ? at::detail::getDefaultCPUGenerator()
+                                      : at::globalContext().defaultGenerator(c10::Device(at::kCUDA, static_cast<c10::DeviceIndex>(std::stoi(name.substr(4)))));
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(state);
+  }
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+Trainer::Trainer(const Config& config) : config_(config), device_(select_device(config.run.device)) {
+  // LibTorch seeds its default generator from the OS; everything a run initialises (victims,
+  // generator) must instead follow run.seed.
+  torch::manual_seed(static_cast<uint64_t>(config.run.seed));
+  run_dir_ = fs::path(config.run.out_dir) / config.run.name;
+  data_ = data::build_datasets(config.data, static_cast<uint64_t>(config.run.seed));
+}
+
+double Trainer::learning_rate() const {
+  const auto& t = config_.trainer;
+  const double step = static_cast<double>(state_.step);
+  if (step < t.warmup_steps) return t.lr * (step + 1) / static_cast<double>(t.warmup_steps);
+  const double progress = (step - t.warmup_steps) / std::max<double>(1, static_cast<double>(t.steps - t.warmup_steps));
+  return t.lr * 0.5 * (1 + std::cos(std::numbers::pi * std::min(progress, 1.0)));
+}
+
+void Trainer::apply_learning_rate(torch::optim::Optimizer& optimizer) const {
+  for (auto& group : optimizer.param_groups()) group.options().set_lr(learning_rate());
+}
+
+uint64_t Trainer::step_seed(uint64_t salt) const {
+  return data::mix(static_cast<uint64_t>(config_.run.seed), static_cast<uint64_t>(state_.step), salt);
+}
+
+data::Batch Trainer::next_batch() {
+  data::Batch b = loader_->next();
+  images_ += b.images.size(0);
+  return b.to(device_);
+}
+
+void Trainer::init_from(const fs::path& path) {
+  auto named = modules();
+  if (named.empty()) fail_input("--init-from: trainer {} has no weights to initialise", config_.trainer.kind);
+  fs::path file = fs::is_directory(path) ? checkpoints::resolve_checkpoint(path).dir / (named.at(0).first + ".pt") : path;
+  checkpoints::load_module(*named.at(0).second, file, named.at(0).first);
+  log::info("initialised the {} from '{}'", named.at(0).first, file.string());
+}
+
+void Trainer::prepare_run_folder(bool resuming) {
+  fs::create_directories(run_dir_ / "samples");
+  log::add_file(run_dir_ / "train.log");
+  checkpoints::write_file_atomic(run_dir_ / "config.yaml", to_yaml(config_));
+  if (auto names = data_.train->class_names(); !names.empty()) checkpoints::write_file_atomic(run_dir_ / "classes.json", json(names).dump() + "\n");
+  // On resume, the lines logged after the checkpoint belong to work that is redone.
+  std::vector<std::string> kept;
+  if (resuming && fs::exists(run_dir_ / "metrics.jsonl")) {
+    std::ifstream in(run_dir_ / "metrics.jsonl");
+    for (std::string line; std::getline(in, line);) {
+      auto j = json::parse(line, nullptr, false);
+      if (!j.is_discarded() && j.value("step", int64_t{0}) <= state_.step) kept.push_back(line);
+    }
+  }
+  std::string text;
+  for (const auto& l : kept) text += l + "\n";
+  checkpoints::write_file_atomic(run_dir_ / "metrics.jsonl", text);
+  metrics_file_.open(run_dir_ / "metrics.jsonl", std::ios::app);
+}
+
+void Trainer::resume(const fs::path& dir) {
+  const auto saved = load_config(dir / "config.yaml");
+  if (auto incompatible = incompatible_keys(saved, config_); !incompatible.empty()) {
+    fail_input("checkpoint '{}' was made with another architecture; these keys differ: {}", dir.string(), fmt::join(incompatible, ", "));
+  }
+  if (auto changed = changed_keys(saved, config_); !changed.empty()) {
+    log::warn("resuming with changed config keys (the run will not equal an uninterrupted one): {}", fmt::join(changed, ", "));
+  }
+  for (auto& [name, module] : modules()) checkpoints::load_module(*module, dir / (name + ".pt"), name);
+  for (auto& [name, optimizer] : optimizers()) checkpoints::load_optimizer(*optimizer, dir / (name + ".pt"));
+  state_ = from_json(json::parse(read_text(dir / "state.json")).at("train_state"));
+  restore_rng_states(checkpoints::load_tensors(dir / "rng.pt"));
+  log::info("resumed from '{}' at step {}", dir.string(), state_.step);
+}
+
+fs::path Trainer::save_checkpoint(bool milestone) {
+  state_.data = loader_->position();
+  const std::string yaml = to_yaml(config_);
+  auto dir = checkpoints_->save(state_.step, [&](const fs::path& tmp) {
+    for (auto& [name, module] : modules()) checkpoints::save_module(*module, tmp / (name + ".pt"));
+    for (auto& [name, optimizer] : optimizers()) checkpoints::save_optimizer(*optimizer, tmp / (name + ".pt"));
+    checkpoints::save_tensors(rng_states(), tmp / "rng.pt");
+    std::ofstream(tmp / "config.yaml") << yaml;
+    std::ofstream(tmp / "state.json") << json{{"train_state", to_json(state_)}, {"config_sha256", checkpoints::sha256(yaml)}}.dump(2) << "\n";
+  }, milestone);
+  log::debug("checkpoint {}", dir.string());
+  return dir;
+}
+
+void Trainer::log_metrics(const Metrics& metrics) {
+  json line = {{"step", state_.step}};
+  for (const auto& [k, v] : metrics) line[k] = std::isfinite(v) ? json(v) : json(nullptr);
+  metrics_file_ << line.dump() << "\n";
+  metrics_file_.flush();
+}
+
+void Trainer::write_samples() {
+  auto s = samples();
+  if (!s) return;
+  at::NoGradGuard no_grad;
+  at::Tensor orig = s->original.to(at::kCPU).to(at::kFloat), prot = s->protected_images.to(at::kCPU).to(at::kFloat);
+  at::Tensor pert = ((prot - orig) / (2 * std::max(s->eps, 1e-6)) + 0.5).clamp(0, 1);
+  // Small images are enlarged so the grid can be looked at.
+  const int64_t scale = std::max<int64_t>(1, 128 / orig.size(2));
+  auto big = [&](const at::Tensor& t) { return scale > 1 ? at::upsample_nearest2d(t, {t.size(2) * scale, t.size(3) * scale}) : t; };
+  orig = big(orig), prot = big(prot), pert = big(pert);
+  at::Tensor gap = at::ones({orig.size(0), 3, orig.size(2), 4});
+  at::Tensor rows = at::cat({orig, gap, prot, gap, pert}, 3);  // [N, 3, H, 3W + 8]
+  at::Tensor hgap = at::ones({rows.size(0), 3, 4, rows.size(3)});
+  at::Tensor grid = at::cat({rows, hgap}, 2).permute({1, 0, 2, 3}).reshape({3, -1, rows.size(3)});
+  data::write_image(run_dir_ / "samples" / fmt::format("step_{:06d}.png", state_.step), grid);
+}
+
+void Trainer::run_validation() {
+  Metrics m = validate();
+  last_validation_.clear();
+  for (const auto& [k, v] : m) last_validation_["val/" + k] = v;
+  if (auto it = m.find("loss/total"); it != m.end() && it->second < state_.best_val) {
+    state_.best_val = it->second;
+    state_.best_step = state_.step;
+  }
+  log_metrics(last_validation_);
+  std::vector<std::string> shown;
+  for (const auto& [k, v] : m) {
+    if (k.find("rate") != std::string::npos || k.find("accuracy") != std::string::npos || k == "ssim" || k == "psnr") shown.push_back(fmt::format("{} {:.4g}", k, v));
+  }
+  if (progress_) progress_->finish();
+  log::info("validation at step {}: {}", state_.step, fmt::join(shown, ", "));
+}
+
+void Trainer::write_summary(double images_per_second) {
+  add_summary("images/s (training)", fmt::format("{:.1f}", images_per_second));
+  add_summary("steps", std::to_string(state_.step));
+  json j;
+  for (const auto& [k, v] : summary_) j[k] = v;
+  for (const auto& [k, v] : last_validation_) j["metrics"][k] = v;
+  checkpoints::write_file_atomic(run_dir_ / "summary.json", j.dump(2) + "\n");
+  std::vector<std::vector<std::string>> rows{{"summary", ""}};
+  for (const auto& [k, v] : summary_) rows.push_back({k, v});
+  std::string table = networks::format_table(rows);
+  log::info("run '{}' finished; folder {}\n{}", config_.run.name, run_dir_.string(), table);
+}
+
+int Trainer::train(const TrainOptions& options) {
+  install_stop_handlers();
+  checkpoints_ = std::make_unique<checkpoints::CheckpointManager>(run_dir_ / "checkpoints", config_.trainer.keep_last);
+  std::optional<checkpoints::Checkpoint> from;
+  if (options.resume == "auto") {
+    from = checkpoints_->newest_valid();
+    if (!from) log::info("no valid checkpoint in '{}'; starting from scratch", (run_dir_ / "checkpoints").string());
+  } else if (!options.resume.empty()) {
+    from = checkpoints::resolve_checkpoint(options.resume);
+  } else if (!checkpoints_->list().empty()) {
+    fail_input("run folder '{}' already has checkpoints; pass --resume auto to continue it, or set run.name for a new run", run_dir_.string());
+  }
+  if (from) resume(from->dir);
+  else if (!options.init_from.empty()) init_from(options.init_from);
+  prepare_run_folder(from.has_value());
+
+  auto loader_opts = data::loader_options(config_.data, true, static_cast<uint64_t>(config_.run.seed));
+  loader_opts.pin_memory = device_.is_cuda();
+  loader_ = std::make_unique<data::Loader>(data_.train, loader_opts, state_.data);
+
+  const auto& t = config_.trainer;
+  Progress progress("step", t.steps, state_.step);
+  progress_ = &progress;
+  const auto start = Clock::now();
+  const int64_t start_images = images_;
+  auto last_checkpoint = Clock::now();
+  int64_t saved_at = from ? state_.step : -1;
+  const int64_t stop_at = options.stop_after > 0 ? state_.step + options.stop_after : -1;
+  auto images_per_second = [&] {
+    const double s = std::chrono::duration<double>(Clock::now() - start).count();
+    return s > 0 ? static_cast<double>(images_ - start_images) / s : 0.0;
+  };
+  try {
+    while (state_.step < t.steps) {
+      Metrics m = run_step();
+      ++state_.step;
+      m["lr"] = learning_rate();
+      m["images_per_s"] = images_per_second();
+      m["data/skipped_files"] = static_cast<double>(data_.bad_files->count());
+      const bool last = state_.step == t.steps;
+      if (state_.step % t.log_every == 0 || last) log_metrics(m);
+      std::vector<std::pair<std::string, double>> fields{{"loss", m["loss/total"]}};
+      for (const char* k : {"loss/adversarial", "loss/quality", "eps"}) {
+        if (m.count(k)) fields.emplace_back(k, m[k]);
+      }
+      progress.update(state_.step, fields, state_.step % t.log_every == 0 && !::isatty(STDERR_FILENO));
+      if (t.sample_every > 0 && state_.step % t.sample_every == 0) write_samples();
+      const int signal = stop_signal();
+      const bool pause = state_.step == stop_at && !last;
+      const bool due = (t.checkpoint_every > 0 && state_.step % t.checkpoint_every == 0) ||
+                       (t.checkpoint_minutes > 0 && std::chrono::duration<double>(Clock::now() - last_checkpoint).count() >= 60 * t.checkpoint_minutes);
+      const bool milestone = t.milestone_every > 0 && state_.step % t.milestone_every == 0;
+      if (signal || pause || due || last || milestone) {
+        save_checkpoint(milestone);
+        saved_at = state_.step;
+        last_checkpoint = Clock::now();
+      }
+      if (signal) {
+        progress.finish();
+        log::warn("stopped by signal {} after step {}; checkpoint saved, resume with --resume auto", signal, state_.step);
+        return 128 + signal;
+      }
+      if (pause) {
+        progress.finish();
+        log::info("paused after step {} as asked (--stop-after); checkpoint saved, resume with --resume auto", state_.step);
+        return 0;
+      }
+      if (t.val_every > 0 && state_.step % t.val_every == 0 && !last) run_validation();
+    }
+    if (saved_at != state_.step) save_checkpoint();
+    progress.finish();
+    run_validation();
+    write_samples();
+    finish(last_validation_);
+    write_summary(images_per_second());
+  } catch (...) {
+    progress.finish();
+    metrics_file_.flush();
+    log::error("training stopped at step {}; the last committed checkpoint is intact", state_.step);
+    progress_ = nullptr;
+    throw;
+  }
+  progress_ = nullptr;
+  return 0;
+}
+
+}  // namespace mf::trainers

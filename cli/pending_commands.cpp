@@ -14,17 +14,6 @@ void not_yet(CLI::App& command, const char* issue) {
 
 }  // namespace
 
-void add_export_command(CLI::App& app) {
-  auto* c = app.add_subcommand("export", "export a trained generator or UEP to TorchScript");
-  c->add_option("run", "a run folder or a checkpoint")->required();
-  not_yet(*c, "issue #7 (export and protect)");
-}
-
-void add_protect_command(CLI::App& app) {
-  auto* c = app.add_subcommand("protect", "protect an image or a folder of images with an exported model");
-  not_yet(*c, "issue #7 (export and protect)");
-}
-
 void add_eval_command(CLI::App& app) {
   auto* c = app.add_subcommand("eval", "evaluate protected images against victims");
   not_yet(*c, "the evaluation issue");

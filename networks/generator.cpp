@@ -45,7 +45,7 @@ torch::nn::Conv2d Generator::add_conv(const std::string& name, int64_t in, int64
   auto options = torch::nn::Conv2dOptions(in, out, kernel).stride(stride).padding(kernel / 2);
   if (reflect) options.padding_mode(torch::kReflect);
   auto conv = register_module(name, torch::nn::Conv2d(options));
-  convs_.emplace_back(conv, scale);
+  convs_.push_back({name, conv, scale, reflect});
   return conv;
 }
 
@@ -63,6 +63,32 @@ torch::nn::AnyModule Generator::add_norm(const std::string& name, int64_t channe
   return {};
 }
 
+torch::Tensor Generator::upsample(const torch::Tensor& x) {
+  return at::upsample_nearest2d(x, std::nullopt, std::vector<double>{2.0, 2.0});
+}
+
+std::string Generator::script_conv(const std::string& name, const std::string& in) const {
+  auto it = std::find_if(convs_.begin(), convs_.end(), [&](const Conv& c) { return c.name == name; });
+  if (it == convs_.end()) fail_runtime("script_conv: no convolution named '{}'", name);
+  const auto& o = it->conv->options;
+  const int64_t pad = o.kernel_size()->at(0) / 2, stride = o.stride()->at(0);
+  if (it->reflect) {
+    return fmt::format("torch.conv2d(torch.reflection_pad2d({}, [{p}, {p}, {p}, {p}]), self.{n}.weight, self.{n}.bias, [{s}, {s}], [0, 0], [1, 1], 1)",
+                       in, fmt::arg("p", pad), fmt::arg("n", name), fmt::arg("s", stride));
+  }
+  return fmt::format("torch.conv2d({}, self.{n}.weight, self.{n}.bias, [{s}, {s}], [{p}, {p}], [1, 1], 1)", in, fmt::arg("p", pad),
+                     fmt::arg("n", name), fmt::arg("s", stride));
+}
+
+std::string Generator::script_norm(const std::string& name, const std::string& in) const {
+  if (norm_ == "instance") return fmt::format("torch.instance_norm({}, self.{n}.weight, self.{n}.bias, None, None, True, 0.1, 1e-05, False)", in, fmt::arg("n", name));
+  if (norm_ == "batch") {
+    return fmt::format("torch.batch_norm({}, self.{n}.weight, self.{n}.bias, self.{n}.running_mean, self.{n}.running_var, False, 0.1, 1e-05, False)", in,
+                       fmt::arg("n", name));
+  }
+  return in;
+}
+
 int64_t Generator::parameter_count() const {
   int64_t n = 0;
   for (const auto& p : parameters()) n += p.numel();
@@ -71,9 +97,9 @@ int64_t Generator::parameter_count() const {
 
 double Generator::macs_per_megapixel() const {
   double macs = 0;
-  for (const auto& [conv, scale] : convs_) {
-    const auto& o = conv->options;
-    macs += static_cast<double>(o.out_channels() * o.in_channels() / o.groups() * o.kernel_size()->at(0) * o.kernel_size()->at(1)) * scale * scale;
+  for (const auto& c : convs_) {
+    const auto& o = c.conv->options;
+    macs += static_cast<double>(o.out_channels() * o.in_channels() / o.groups() * o.kernel_size()->at(0) * o.kernel_size()->at(1)) * c.scale * c.scale;
   }
   return macs * 1e6;
 }

@@ -24,6 +24,10 @@ class Generator : public torch::nn::Module {
   virtual torch::Tensor raw(const torch::Tensor& x) = 0;
   virtual int64_t size_multiple() const = 0;
 
+  // TorchScript source of `def raw(self, x)`, computing raw() with the same parameters
+  // (self.<child>.<name>): the exported twin runs it (export/).
+  virtual std::string script_raw() const = 0;
+
   int64_t parameter_count() const;
   // Multiply-accumulate operations of one forward pass per megapixel of input.
   double macs_per_megapixel() const;
@@ -41,12 +45,25 @@ class Generator : public torch::nn::Module {
   // Registers the configured normalisation for `channels` (nothing for norm: none).
   torch::nn::AnyModule add_norm(const std::string& name, int64_t channels);
   static torch::Tensor apply(torch::nn::AnyModule& norm, const torch::Tensor& x) { return norm.is_empty() ? x : norm.forward(x); }
+  // Nearest-neighbour 2x upsampling, written so that export traces nothing size-specific.
+  static torch::Tensor upsample(const torch::Tensor& x);
+
+  // TorchScript expressions of the registered convolution or normalisation `name` applied
+  // to the expression `in`, for script_raw().
+  std::string script_conv(const std::string& name, const std::string& in) const;
+  std::string script_norm(const std::string& name, const std::string& in) const;
 
   std::string norm_;
 
  private:
+  struct Conv {
+    std::string name;
+    torch::nn::Conv2d conv;
+    double scale;
+    bool reflect;
+  };
   std::string arch_;
-  std::vector<std::pair<torch::nn::Conv2d, double>> convs_;
+  std::vector<Conv> convs_;
 };
 
 // tanh(raw), whose derivative is kept at least `gradient_floor`: where the perturbation

@@ -3,13 +3,9 @@
 // downsamplings, residual blocks, two nearest-neighbour upsamplings, a 7x7 head.
 #include "networks/generator.h"
 
-#include <torch/nn/functional/activation.h>
-#include <torch/nn/functional/upsampling.h>
 
 namespace mf::networks {
 namespace {
-
-namespace F = torch::nn::functional;
 
 class ResnetGenerator final : public Generator {
  public:
@@ -40,6 +36,24 @@ class ResnetGenerator final : public Generator {
 
   int64_t size_multiple() const override { return 4; }
 
+  std::string script_raw() const override {
+    std::string s = "def raw(self, x):\n";
+    auto layer = [&](const std::string& out, const std::string& conv, const std::string& norm, const std::string& in) {
+      s += fmt::format("    {} = torch.relu({})\n", out, script_norm(norm, script_conv(conv, in)));
+    };
+    layer("h", "stem", "stem_norm", "x");
+    layer("h", "down1", "down1_norm", "h");
+    layer("h", "down2", "down2_norm", "h");
+    for (size_t i = 0; i < blocks_.size(); ++i) {
+      layer("r", fmt::format("block{}_conv1", i), fmt::format("block{}_norm1", i), "h");
+      s += fmt::format("    h = h + {}\n", script_norm(fmt::format("block{}_norm2", i), script_conv(fmt::format("block{}_conv2", i), "r")));
+    }
+    layer("h", "up1", "up1_norm", "torch.upsample_nearest2d(h, None, [2.0, 2.0])");
+    layer("h", "up2", "up2_norm", "torch.upsample_nearest2d(h, None, [2.0, 2.0])");
+    s += fmt::format("    return {}\n", script_conv("head", "h"));
+    return s;
+  }
+
   torch::Tensor raw(const torch::Tensor& x) override {
     auto h = torch::relu(apply(stem_norm_, stem_->forward(x)));
     h = torch::relu(apply(down1_norm_, down1_->forward(h)));
@@ -54,9 +68,6 @@ class ResnetGenerator final : public Generator {
   }
 
  private:
-  static torch::Tensor upsample(const torch::Tensor& x) {
-    return F::interpolate(x, F::InterpolateFuncOptions().scale_factor(std::vector<double>{2, 2}).mode(torch::kNearest));
-  }
   struct Block {
     torch::nn::Conv2d conv1{nullptr}, conv2{nullptr};
     torch::nn::AnyModule norm1, norm2;

@@ -4,12 +4,9 @@
 // different perturbations. depth 6 is the SPAM layout: 6 down blocks, 5 up blocks.
 #include "networks/generator.h"
 
-#include <torch/nn/functional/upsampling.h>
 
 namespace mf::networks {
 namespace {
-
-namespace F = torch::nn::functional;
 
 class UnetGenerator final : public Generator {
  public:
@@ -38,6 +35,24 @@ class UnetGenerator final : public Generator {
 
   int64_t size_multiple() const override { return int64_t{1} << (depth_ - 1); }
 
+  std::string script_raw() const override {
+    std::string s = "def raw(self, x):\n    h = x\n";
+    for (int64_t i = 0; i < depth_; ++i) {
+      s += fmt::format("    h = torch.relu({})\n", script_norm(fmt::format("down{}_norm", i), script_conv(fmt::format("down{}", i), "h")));
+      if (i == depth_ - 1 && noise_ > 0) {
+        s += fmt::format("    h = torch.cat([h, torch.rand([h.size(0), {}, h.size(2), h.size(3)], dtype=h.dtype, device=h.device)], 1)\n", noise_);
+      }
+      s += fmt::format("    h = torch.relu({})\n", script_norm(fmt::format("down{}_conv_norm", i), script_conv(fmt::format("down{}_conv", i), "h")));
+      s += fmt::format("    skip{} = h\n", i);
+    }
+    for (int64_t i = depth_ - 2; i >= 0; --i) {
+      s += fmt::format("    h = torch.relu({})\n",
+                       script_norm(fmt::format("up{}_norm", i), script_conv(fmt::format("up{}", i), fmt::format("torch.cat([torch.upsample_nearest2d(h, None, [2.0, 2.0]), skip{}], 1)", i))));
+    }
+    s += fmt::format("    return {}\n", script_conv("head", "h"));
+    return s;
+  }
+
   torch::Tensor raw(const torch::Tensor& x) override {
     std::vector<torch::Tensor> skips;
     torch::Tensor h = x;
@@ -50,8 +65,8 @@ class UnetGenerator final : public Generator {
     }
     for (int64_t i = depth_ - 2; i >= 0; --i) {
       auto& l = levels_[i];
-      auto up = F::interpolate(h, F::InterpolateFuncOptions().size(std::vector<int64_t>{skips[i].size(2), skips[i].size(3)}).mode(torch::kNearest));
-      h = torch::relu(apply(l.up_norm, l.up->forward(torch::cat({up, skips[i]}, 1))));
+      // The input is padded to a multiple of 2^(depth-1): every level is exactly twice the next.
+      h = torch::relu(apply(l.up_norm, l.up->forward(torch::cat({upsample(h), skips[i]}, 1))));
     }
     return head_->forward(h);
   }

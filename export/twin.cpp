@@ -1,0 +1,162 @@
+#include "export/twin.h"
+
+#include "checkpoints/files.h"
+#include "core/error.h"
+#include "core/version.h"
+
+#include <ATen/ATen.h>
+
+namespace mf::exporting {
+namespace {
+
+// Copies the direct parameters and buffers of each child of `module` into a submodule of
+// `twin` with the same name, and checks that every tensor of `module` arrived.
+void copy_tensors(const torch::nn::Module& module, torch::jit::Module& twin) {
+  std::set<std::string> copied;
+  for (const auto& child : module.named_children()) {
+    torch::jit::Module sub(child.key());
+    for (const auto& p : child.value()->named_parameters(false)) {
+      sub.register_parameter(p.key(), p.value().detach().clone(), false);
+      copied.insert(child.key() + "." + p.key());
+    }
+    for (const auto& b : child.value()->named_buffers(false)) {
+      sub.register_buffer(b.key(), b.value().detach().clone());
+      copied.insert(child.key() + "." + b.key());
+    }
+    twin.register_module(child.key(), sub);
+  }
+  for (const auto& p : module.named_parameters(false)) {
+    twin.register_parameter(p.key(), p.value().detach().clone(), false);
+    copied.insert(p.key());
+  }
+  std::vector<std::string> missing;
+  for (const auto& p : module.named_parameters()) {
+    if (!copied.count(p.key())) missing.push_back(p.key());
+  }
+  for (const auto& b : module.named_buffers()) {
+    if (!copied.count(b.key())) missing.push_back(b.key());
+  }
+  if (!missing.empty()) fail_runtime("export: tensors of the trained module have no place in the twin: {}", fmt::join(missing, ", "));
+}
+
+void add_metadata(torch::jit::Module& twin, const std::string& kind, const std::string& arch, const ExportInfo& info) {
+  twin.register_attribute("maskforge_kind", c10::StringType::get(), kind);
+  twin.register_attribute("arch", c10::StringType::get(), arch);
+  twin.register_attribute("eps", c10::FloatType::get(), info.eps);
+  twin.register_attribute("config_sha256", c10::StringType::get(), info.config_sha256);
+  twin.register_attribute("toolkit_version", c10::StringType::get(), std::string(kVersion));
+  twin.register_attribute("run_name", c10::StringType::get(), info.run_name);
+}
+
+// The budget: eps, or its texture-scaled map (losses/eps.cpp, the same computation).
+std::string script_budget(const ExportInfo& info) {
+  if (info.eps_config.scaling != "texture") return "def budget(self, x):\n    return torch.full([1, 1, 1, 1], self.eps, dtype=x.dtype, device=x.device)\n";
+  const auto& o = info.eps_config.scaling_options.as<losses::TextureOptions>();
+  return fmt::format(R"(def budget(self, x):
+    lum = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).unsqueeze(1)
+    pad = {pad}
+    if lum.size(2) > pad and lum.size(3) > pad:
+        mean = torch.avg_pool2d(torch.reflection_pad2d(lum, [pad, pad, pad, pad]), [{k}, {k}], [1, 1])
+        square = torch.avg_pool2d(torch.reflection_pad2d(lum * lum, [pad, pad, pad, pad]), [{k}, {k}], [1, 1])
+    else:
+        mean = torch.avg_pool2d(torch.replication_pad2d(lum, [pad, pad, pad, pad]), [{k}, {k}], [1, 1])
+        square = torch.avg_pool2d(torch.replication_pad2d(lum * lum, [pad, pad, pad, pad]), [{k}, {k}], [1, 1])
+    std = torch.sqrt(torch.clamp(square - mean * mean, min=0.0)) + 0.001
+    lo = torch.zeros_like(torch.amin(std, [2, 3], True))
+    hi = {cap} / torch.amin(std, [2, 3], True)
+    for i in range(50):
+        mid = (lo + hi) / 2
+        above = torch.mean(torch.clamp(std * mid, max={cap}), [2, 3], True) > 1
+        hi = torch.where(above, mid, hi)
+        lo = torch.where(above, lo, mid)
+    return torch.clamp(std * hi, max={cap}) * self.eps
+)",
+                     fmt::arg("pad", (o.window | 1) / 2), fmt::arg("k", o.window | 1), fmt::arg("cap", fmt::format("{:.17g}", o.max_factor)));
+}
+
+}  // namespace
+
+torch::jit::Module generator_twin(const networks::Generator& generator, const ExportInfo& info) {
+  torch::jit::Module twin("MaskforgeGenerator");
+  copy_tensors(generator, twin);
+  add_metadata(twin, "generator", generator.arch(), info);
+  twin.register_attribute("size_multiple", c10::IntType::get(), generator.size_multiple());
+  twin.define(generator.script_raw());
+  twin.define(script_budget(info));
+  twin.define(R"(
+def perturbation(self, x):
+    m = self.size_multiple
+    h = x.size(2)
+    w = x.size(3)
+    ph = max((h + m - 1) // m, 2) * m - h
+    pw = max((w + m - 1) // m, 2) * m - w
+    padded = x
+    if ph > 0 or pw > 0:
+        if ph < h and pw < w:
+            padded = torch.reflection_pad2d(x, [0, pw, 0, ph])
+        else:
+            padded = torch.replication_pad2d(x, [0, pw, 0, ph])
+    raw = self.raw(padded)[:, :, :h, :w]
+    return torch.tanh(raw) * self.budget(x)
+
+def forward(self, x):
+    return torch.clamp(x + self.perturbation(x), 0.0, 1.0)
+)");
+  twin.eval();
+  return twin;
+}
+
+torch::jit::Module uep_twin(const trainers::UniversalPerturbation& uep, const ExportInfo& info) {
+  torch::jit::Module twin("MaskforgeUniversalPerturbation");
+  twin.register_buffer("delta", uep.delta().detach().clone());
+  add_metadata(twin, "uep", "uep", info);
+  twin.define(R"(
+def perturbation(self, x):
+    d = self.delta
+    if d.size(2) != x.size(2) or d.size(3) != x.size(3):
+        d = torch.upsample_bilinear2d(d, [x.size(2), x.size(3)], False, None, None)
+    return d.expand(x.size(0), -1, -1, -1)
+
+def forward(self, x):
+    return torch.clamp(x + self.perturbation(x), 0.0, 1.0)
+)");
+  twin.eval();
+  return twin;
+}
+
+bool is_maskforge_export(const torch::jit::Module& module) { return module.hasattr("maskforge_kind"); }
+
+void save_checked(torch::jit::Module& twin, const std::function<at::Tensor(const at::Tensor&)>& reference, const fs::path& out, double tolerance) {
+  at::NoGradGuard no_grad;
+  auto gen = at::make_generator<at::CPUGeneratorImpl>(7);
+  std::vector<at::Tensor> inputs = {at::rand({2, 3, 64, 48}, gen), at::rand({1, 3, 37, 53}, gen)};
+  // Same seed before each call: generators with noise channels draw the same noise.
+  auto agree = [&](torch::jit::Module& m, const char* what) {
+    for (const auto& x : inputs) {
+      torch::manual_seed(11);
+      at::Tensor expected = reference(x);
+      torch::manual_seed(11);
+      at::Tensor got = m.run_method("perturbation", x).toTensor();
+      const double diff = (got - expected).abs().max().item<double>();
+      if (!(diff <= tolerance)) {
+        fail_runtime("export parity check failed: {} differs from the trained module by {:g} (tolerance {:g}) on a {}x{} image", what, diff,
+                     tolerance, x.size(3), x.size(2));
+      }
+    }
+  };
+  agree(twin, "the TorchScript twin");
+  fs::create_directories(out.parent_path().empty() ? fs::path(".") : out.parent_path());
+  const fs::path tmp = out.string() + ".tmp";
+  twin.save(tmp.string());
+  torch::jit::Module reloaded = torch::jit::load(tmp.string());
+  try {
+    agree(reloaded, "the saved file, reloaded");
+  } catch (...) {
+    fs::remove(tmp);
+    throw;
+  }
+  checkpoints::sync_path(tmp);
+  fs::rename(tmp, out);
+}
+
+}  // namespace mf::exporting

@@ -1,0 +1,28 @@
+// `maskforge protect`: one image or a whole folder (recursively) protected at each photo's
+// native resolution into an output folder, keeping names and sub-folders, with a summary
+// and a per-image CSV.
+#pragma once
+
+#include "protect/method.h"
+
+#include <filesystem>
+
+namespace mf::protect {
+
+struct ProtectOptions {
+  std::filesystem::path input, output;
+  int jpeg_quality = 95;
+  int64_t batch = 4;  // images of one size protected together
+};
+
+struct ProtectSummary {
+  int64_t images = 0, skipped = 0;
+  double megapixels = 0, seconds = 0, mean_ssim = 0, mean_psnr = 0;
+};
+
+// Protects every image of options.input with `method`. Unreadable images are skipped and
+// listed; an output folder equal to or inside the input folder is an InputError, and no
+// input file is ever overwritten. Writes <output>/protect.csv.
+ProtectSummary protect_files(Method& method, const ProtectOptions& options, const c10::Device& device);
+
+}  // namespace mf::protect

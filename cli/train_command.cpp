@@ -1,4 +1,6 @@
 #include "cli/commands.h"
+#include "core/device.h"
+#include "core/dist/context.h"
 #include "core/log.h"
 #include "trainers/trainer.h"
 
@@ -22,7 +24,11 @@ void add_train_command(CLI::App& app) {
   c->callback([args] {
     const auto config = trainers::load_config(args->config, args->overrides);
     log::set_level(log::parse_level(config.run.log_level));
-    const int code = trainers::build_trainer(config)->train(args->options);
+    // Under torchrun or srun: join the job; rank 0 speaks for it, the others only warn.
+    const auto launch = dist::read_launch();
+    auto context = std::make_shared<dist::Context>(launch, config.dist, select_device(config.run.device, launch.local_rank));
+    if (!context->is_main()) log::set_level(std::max(log::parse_level(config.run.log_level), log::Level::warn));
+    const int code = trainers::build_trainer(config, context)->train(args->options);
     if (code != 0) throw ExitRequest(code);
   });
 }

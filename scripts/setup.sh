@@ -22,6 +22,7 @@ apt_packages=(
   cmake ninja-build g++ ccache pkg-config python3 python3-venv
   libyaml-cpp-dev libcli11-dev libspdlog-dev nlohmann-json3-dev libgtest-dev libssl-dev
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
+  libgloo-dev  # headers only: c10d's ProcessGroupGloo.hpp needs them (core/dist/context.cpp)
 )
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -20,8 +20,8 @@ namespace {
 
 class ClassifierTrainer final : public Trainer {
  public:
-  explicit ClassifierTrainer(const Config& config)
-      : Trainer(config),
+  ClassifierTrainer(const Config& config, std::shared_ptr<dist::Context> dist)
+      : Trainer(config, std::move(dist)),
         classes_(static_cast<int64_t>(data_.train->class_names().size())),
         net_(networks::make_builtin(config.trainer.options.as<ClassifierOptions>().arch, classes_, classes_)),
         optimizer_(std::vector<at::Tensor>{}, torch::optim::AdamWOptions(config.trainer.lr).weight_decay(config.trainer.weight_decay)) {
@@ -35,9 +35,8 @@ class ClassifierTrainer final : public Trainer {
     net_->train();
     apply_learning_rate(optimizer_);
     optimizer_.zero_grad();
-    Metrics m;
     const auto& t = config_.trainer;
-    for (int64_t micro = 0; micro < t.grad_accum; ++micro) {
+    Metrics m = accumulate([&](int64_t) {
       data::Batch b = next_batch();
       at::Tensor logits;
       {
@@ -46,9 +45,8 @@ class ClassifierTrainer final : public Trainer {
       }
       at::Tensor loss = at::cross_entropy_loss(logits.to(at::kFloat), b.labels);
       (loss / static_cast<double>(t.grad_accum)).backward();
-      m["loss/total"] += loss.item<double>() / static_cast<double>(t.grad_accum);
-      m["accuracy"] += logits.argmax(1).eq(b.labels).to(at::kFloat).mean().item<double>() / static_cast<double>(t.grad_accum);
-    }
+      return Metrics{{"loss/total", loss.item<double>()}, {"accuracy", logits.argmax(1).eq(b.labels).to(at::kFloat).mean().item<double>()}};
+    });
     if (t.grad_clip > 0) m["grad/norm"] = torch::nn::utils::clip_grad_norm_(net_->parameters(), t.grad_clip);
     optimizer_.step();
     return m;
@@ -93,6 +91,8 @@ class ClassifierTrainer final : public Trainer {
 
 }  // namespace
 
-std::unique_ptr<Trainer> make_classifier_trainer(const Config& config) { return std::make_unique<ClassifierTrainer>(config); }
+std::unique_ptr<Trainer> make_classifier_trainer(const Config& config, std::shared_ptr<dist::Context> dist) {
+  return std::make_unique<ClassifierTrainer>(config, std::move(dist));
+}
 
 }  // namespace mf::trainers

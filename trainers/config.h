@@ -2,7 +2,7 @@
 // overrides. Its reference is docs/config.md (`maskforge config schema`).
 #pragma once
 
-#include "core/dist_config.h"
+#include "core/dist/dist_config.h"
 #include "core/run_config.h"
 #include "data/data_config.h"
 #include "losses/eps.h"

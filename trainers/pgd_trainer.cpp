@@ -12,7 +12,7 @@ namespace {
 
 class PgdTrainer final : public Trainer {
  public:
-  explicit PgdTrainer(const Config& config) : Trainer(config), protection_(config, device_), options_(config.trainer.options.as<PgdOptions>()) {}
+  PgdTrainer(const Config& config, std::shared_ptr<dist::Context> dist) : Trainer(config, std::move(dist)), protection_(config, device_), options_(config.trainer.options.as<PgdOptions>()) {}
 
  protected:
   Metrics run_step() override {
@@ -20,7 +20,7 @@ class PgdTrainer final : public Trainer {
     last_ = next_batch();
     last_delta_ = pgd_protect(protection_, last_, protection_.eps.value(state_.step), options_, step_seed(), &m);
     m["eps"] = protection_.eps.value(state_.step);
-    return m;
+    return average_over_ranks(m);
   }
 
   Metrics validate() override {
@@ -50,6 +50,8 @@ class PgdTrainer final : public Trainer {
 
 }  // namespace
 
-std::unique_ptr<Trainer> make_pgd_trainer(const Config& config) { return std::make_unique<PgdTrainer>(config); }
+std::unique_ptr<Trainer> make_pgd_trainer(const Config& config, std::shared_ptr<dist::Context> dist) {
+  return std::make_unique<PgdTrainer>(config, std::move(dist));
+}
 
 }  // namespace mf::trainers

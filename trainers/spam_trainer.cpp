@@ -16,8 +16,8 @@ namespace {
 
 class SpamTrainer final : public Trainer {
  public:
-  explicit SpamTrainer(const Config& config)
-      : Trainer(config),
+  SpamTrainer(const Config& config, std::shared_ptr<dist::Context> dist)
+      : Trainer(config, std::move(dist)),
         protection_(config, device_),
         generator_(networks::build_generator(config.generator)),
         optimizer_(std::vector<at::Tensor>{}, torch::optim::AdamWOptions(config.trainer.lr).weight_decay(config.trainer.weight_decay)) {
@@ -35,10 +35,8 @@ class SpamTrainer final : public Trainer {
     generator_->train();
     apply_learning_rate(optimizer_);
     optimizer_.zero_grad();
-    Metrics m;
     const auto& t = config_.trainer;
-    double adversarial = 0, quality = 0;
-    for (int64_t micro = 0; micro < t.grad_accum; ++micro) {
+    Metrics m = accumulate([&](int64_t micro) {
       data::Batch b = next_batch();
       losses::ObjectiveValue value;
       {
@@ -46,14 +44,13 @@ class SpamTrainer final : public Trainer {
         at::Tensor delta = generator_->forward(b.images, protection_.eps.budget(b.images, state_.step));
         value = protection_.evaluate(b, delta, step_seed(micro), true);
       }
-      protection_.backward(value, generator_->parameters(), static_cast<double>(t.grad_accum), m);
-      for (const auto& [k, v] : value.metrics) m[k] += v / static_cast<double>(t.grad_accum);
-      adversarial += value.metrics["loss/adversarial"], quality += value.metrics["loss/quality"];
-    }
+      protection_.backward(value, generator_->parameters(), static_cast<double>(t.grad_accum), value.metrics);
+      return value.metrics;
+    });
     if (t.grad_clip > 0) m["grad/norm"] = torch::nn::utils::clip_grad_norm_(generator_->parameters(), t.grad_clip);
     optimizer_.step();
     m["eps"] = protection_.eps.value(state_.step);
-    protection_.eps.observe(adversarial, quality);
+    protection_.eps.observe(m["loss/adversarial"], m["loss/quality"]);
     state_.eps = protection_.eps.controlled();
     return m;
   }
@@ -92,6 +89,8 @@ class SpamTrainer final : public Trainer {
 
 }  // namespace
 
-std::unique_ptr<Trainer> make_spam_trainer(const Config& config) { return std::make_unique<SpamTrainer>(config); }
+std::unique_ptr<Trainer> make_spam_trainer(const Config& config, std::shared_ptr<dist::Context> dist) {
+  return std::make_unique<SpamTrainer>(config, std::move(dist));
+}
 
 }  // namespace mf::trainers

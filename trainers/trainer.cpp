@@ -15,6 +15,7 @@
 
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
+#include <torch/csrc/jit/serialization/pickle.h>
 #include <torch/optim/adamw.h>
 #include <torch/utils.h>
 
@@ -63,6 +64,23 @@ void restore_rng_states(const std::map<std::string, at::Tensor>& states) {
   }
 }
 
+// RNG states travel between ranks as pickled dicts.
+std::string pickle(const std::map<std::string, at::Tensor>& states) {
+  c10::Dict<std::string, at::Tensor> dict;
+  for (const auto& [k, v] : states) dict.insert(k, v);
+  auto bytes = torch::pickle_save(dict);
+  return {bytes.begin(), bytes.end()};
+}
+
+std::map<std::string, at::Tensor> unpickle(const std::string& text) {
+  std::map<std::string, at::Tensor> out;
+  for (const auto& item : torch::pickle_load(std::vector<char>(text.begin(), text.end())).toGenericDict()) out[item.key().toStringRef()] = item.value().toTensor();
+  return out;
+}
+
+// In rng.pt, rank 0's states keep their plain names ("cpu", "cuda0"); rank r's are "rank<r>/...".
+std::string rng_prefix(int64_t rank) { return rank == 0 ? "" : fmt::format("rank{}/", rank); }
+
 std::string read_text(const fs::path& path) {
   std::ifstream in(path);
   std::stringstream s;
@@ -72,7 +90,8 @@ std::string read_text(const fs::path& path) {
 
 }  // namespace
 
-Trainer::Trainer(const Config& config) : config_(config), device_(select_device(config.run.device)) {
+Trainer::Trainer(const Config& config, std::shared_ptr<dist::Context> dist)
+    : config_(config), dist_(std::move(dist)), device_(select_device(config.run.device, dist_->local_rank())) {
   // LibTorch seeds its default generator from the OS; everything a run initialises (victims,
   // generator) must instead follow run.seed.
   torch::manual_seed(static_cast<uint64_t>(config.run.seed));
@@ -93,12 +112,39 @@ void Trainer::apply_learning_rate(torch::optim::Optimizer& optimizer) const {
 }
 
 uint64_t Trainer::step_seed(uint64_t salt) const {
-  return data::mix(static_cast<uint64_t>(config_.run.seed), static_cast<uint64_t>(state_.step), salt);
+  const uint64_t seed = data::mix(static_cast<uint64_t>(config_.run.seed), static_cast<uint64_t>(state_.step), salt);
+  return dist_->rank() == 0 ? seed : data::mix(seed, static_cast<uint64_t>(dist_->rank()));
+}
+
+Metrics Trainer::accumulate(const std::function<Metrics(int64_t micro)>& micro_step) {
+  Metrics m;
+  const int64_t n = config_.trainer.grad_accum;
+  for (int64_t micro = 0; micro < n; ++micro) {
+    if (micro == n - 1 && gradients_) gradients_->arm();
+    for (const auto& [k, v] : micro_step(micro)) m[k] += v / static_cast<double>(n);
+  }
+  if (gradients_) gradients_->finish();
+  return average_over_ranks(m);
+}
+
+// Every rank computes the same metric names (they follow from the config), so the values
+// line up by name.
+Metrics Trainer::average_over_ranks(const Metrics& metrics) const {
+  if (!dist_->distributed() || metrics.empty()) return metrics;
+  std::vector<double> values;
+  for (const auto& [k, v] : metrics) values.push_back(v);
+  at::Tensor t = at::tensor(values, at::kDouble);
+  dist_->sum(t);
+  t.div_(static_cast<double>(dist_->world_size()));
+  Metrics out;
+  int64_t i = 0;
+  for (const auto& [k, v] : metrics) out[k] = t[i++].item<double>();
+  return out;
 }
 
 data::Batch Trainer::next_batch() {
   data::Batch b = loader_->next();
-  images_ += b.images.size(0);
+  images_ += b.images.size(0) * dist_->world_size();
   return b.to(device_);
 }
 
@@ -141,22 +187,45 @@ void Trainer::resume(const fs::path& dir) {
   for (auto& [name, module] : modules()) checkpoints::load_module(*module, dir / (name + ".pt"), name);
   for (auto& [name, optimizer] : optimizers()) checkpoints::load_optimizer(*optimizer, dir / (name + ".pt"));
   state_ = from_json(json::parse(read_text(dir / "state.json")).at("train_state"));
-  restore_rng_states(checkpoints::load_tensors(dir / "rng.pt"));
+  std::map<std::string, at::Tensor> mine;
+  const std::string prefix = rng_prefix(dist_->rank());
+  for (auto& [name, state] : checkpoints::load_tensors(dir / "rng.pt")) {
+    if (prefix.empty() ? name.find('/') == std::string::npos : name.starts_with(prefix)) mine[name.substr(prefix.size())] = state;
+  }
+  if (mine.empty()) {
+    log::warn("checkpoint '{}' has no random state for rank {} (it was saved by fewer ranks); this rank's random stream restarts", dir.string(), dist_->rank());
+  }
+  restore_rng_states(mine);
   log::info("resumed from '{}' at step {}", dir.string(), state_.step);
 }
 
-fs::path Trainer::save_checkpoint(bool milestone) {
+void Trainer::broadcast_modules() {
+  if (!dist_->distributed()) return;
+  at::NoGradGuard no_grad;
+  for (auto& [name, module] : modules()) {
+    for (auto& p : module->parameters()) dist_->broadcast(p);
+    for (auto& b : module->buffers()) dist_->broadcast(b);
+  }
+}
+
+void Trainer::save_checkpoint(bool milestone) {
+  // Every rank's random state goes into rank 0's checkpoint.
+  const auto all_rng = dist_->all_gather("rng", pickle(rng_states()));
+  if (!dist_->is_main()) return;
+  std::map<std::string, at::Tensor> rng;
+  for (int64_t r = 0; r < dist_->world_size(); ++r) {
+    for (auto& [name, state] : unpickle(all_rng[static_cast<size_t>(r)])) rng[rng_prefix(r) + name] = state;
+  }
   state_.data = loader_->position();
   const std::string yaml = to_yaml(config_);
   auto dir = checkpoints_->save(state_.step, [&](const fs::path& tmp) {
     for (auto& [name, module] : modules()) checkpoints::save_module(*module, tmp / (name + ".pt"));
     for (auto& [name, optimizer] : optimizers()) checkpoints::save_optimizer(*optimizer, tmp / (name + ".pt"));
-    checkpoints::save_tensors(rng_states(), tmp / "rng.pt");
+    checkpoints::save_tensors(rng, tmp / "rng.pt");
     std::ofstream(tmp / "config.yaml") << yaml;
     std::ofstream(tmp / "state.json") << json{{"train_state", to_json(state_)}, {"config_sha256", checkpoints::sha256(yaml)}}.dump(2) << "\n";
   }, milestone);
   log::debug("checkpoint {}", dir.string());
-  return dir;
 }
 
 void Trainer::log_metrics(const Metrics& metrics) {
@@ -213,9 +282,7 @@ void Trainer::write_summary(double images_per_second) {
   log::info("run '{}' finished; folder {}\n{}", config_.run.name, run_dir_.string(), table);
 }
 
-int Trainer::train(const TrainOptions& options) {
-  install_stop_handlers();
-  checkpoints_ = std::make_unique<checkpoints::CheckpointManager>(run_dir_ / "checkpoints", config_.trainer.keep_last);
+std::optional<checkpoints::Checkpoint> Trainer::checkpoint_to_resume(const TrainOptions& options) {
   std::optional<checkpoints::Checkpoint> from;
   if (options.resume == "auto") {
     from = checkpoints_->newest_valid();
@@ -225,17 +292,50 @@ int Trainer::train(const TrainOptions& options) {
   } else if (!checkpoints_->list().empty()) {
     fail_input("run folder '{}' already has checkpoints; pass --resume auto to continue it, or set run.name for a new run", run_dir_.string());
   }
+  // Every rank reads the run folder (shared by all nodes); they must agree on where to start.
+  dist_->require_same("checkpoint to resume from", from ? from->dir.string() : "none");
+  return from;
+}
+
+int Trainer::train(const TrainOptions& options) {
+  install_stop_handlers();
+  dist_->require_same("config (sha256 of the resolved config)", checkpoints::sha256(to_yaml(config_)));
+  // Each rank has its own random stream (rank 0 keeps the single-process one).
+  if (dist_->rank() > 0) torch::manual_seed(data::mix(static_cast<uint64_t>(config_.run.seed), static_cast<uint64_t>(dist_->rank())));
+  const bool main = dist_->is_main();
+  checkpoints_ = std::make_unique<checkpoints::CheckpointManager>(run_dir_ / "checkpoints", config_.trainer.keep_last);
+  auto from = checkpoint_to_resume(options);
   if (from) resume(from->dir);
   else if (!options.init_from.empty()) init_from(options.init_from);
-  prepare_run_folder(from.has_value());
+  broadcast_modules();
+  if (main) prepare_run_folder(from.has_value());
 
+  std::vector<at::Tensor> trained;
+  for (auto& [name, module] : modules()) {
+    for (auto& p : module->parameters()) {
+      if (p.requires_grad()) trained.push_back(p);
+    }
+  }
+  gradients_ = std::make_unique<dist::GradientBuckets>(*dist_, trained, config_.dist.bucket_mb);
   auto loader_opts = data::loader_options(config_.data, true, static_cast<uint64_t>(config_.run.seed));
   loader_opts.pin_memory = device_.is_cuda();
+  loader_opts.rank = dist_->rank();
+  loader_opts.world_size = dist_->world_size();
   loader_ = std::make_unique<data::Loader>(data_.train, loader_opts, state_.data);
+  if (dist_->distributed() && main) {
+    const int64_t accum = config_.trainer.grad_accum;
+    log::info("data-parallel over {} ranks ({}): global batch {} ({} per rank{}), gradients in {} bucket(s) of up to {} MiB", dist_->world_size(),
+              dist_->backend(), config_.data.batch_size * accum * dist_->world_size(), config_.data.batch_size,
+              accum > 1 ? fmt::format(" x {} accumulated", accum) : "", gradients_->bucket_count(), config_.dist.bucket_mb);
+  }
 
   const auto& t = config_.trainer;
-  Progress progress("step", t.steps, state_.step);
-  progress_ = &progress;
+  std::optional<Progress> progress;
+  if (main) progress.emplace("step", t.steps, state_.step), progress_ = &*progress;
+  struct ForgetProgress {
+    Progress*& pointer;
+    ~ForgetProgress() { pointer = nullptr; }
+  } forget_progress{progress_};
   const auto start = Clock::now();
   const int64_t start_images = images_;
   auto last_checkpoint = Clock::now();
@@ -245,6 +345,9 @@ int Trainer::train(const TrainOptions& options) {
     const double s = std::chrono::duration<double>(Clock::now() - start).count();
     return s > 0 ? static_cast<double>(images_ - start_images) / s : 0.0;
   };
+  auto end_progress = [&] {
+    if (progress) progress->finish();
+  };
   try {
     while (state_.step < t.steps) {
       Metrics m = run_step();
@@ -253,17 +356,23 @@ int Trainer::train(const TrainOptions& options) {
       m["images_per_s"] = images_per_second();
       m["data/skipped_files"] = static_cast<double>(data_.bad_files->count());
       const bool last = state_.step == t.steps;
-      if (state_.step % t.log_every == 0 || last) log_metrics(m);
-      std::vector<std::pair<std::string, double>> fields{{"loss", m["loss/total"]}};
-      for (const char* k : {"loss/adversarial", "loss/quality", "eps"}) {
-        if (m.count(k)) fields.emplace_back(k, m[k]);
+      if (main && (state_.step % t.log_every == 0 || last)) log_metrics(m);
+      if (progress) {
+        std::vector<std::pair<std::string, double>> fields{{"loss", m["loss/total"]}};
+        for (const char* k : {"loss/adversarial", "loss/quality", "eps"}) {
+          if (m.count(k)) fields.emplace_back(k, m[k]);
+        }
+        progress->update(state_.step, fields, state_.step % t.log_every == 0 && !::isatty(STDERR_FILENO));
       }
-      progress.update(state_.step, fields, state_.step % t.log_every == 0 && !::isatty(STDERR_FILENO));
-      if (t.sample_every > 0 && state_.step % t.sample_every == 0) write_samples();
-      const int signal = stop_signal();
+      if (main && t.sample_every > 0 && state_.step % t.sample_every == 0) write_samples();
+      // A signal or the checkpoint clock on any rank decides for all ranks.
+      at::Tensor agreed = at::tensor({static_cast<double>(stop_signal()),
+                                      t.checkpoint_minutes > 0 && std::chrono::duration<double>(Clock::now() - last_checkpoint).count() >= 60 * t.checkpoint_minutes ? 1.0 : 0.0},
+                                     at::kDouble);
+      dist_->max(agreed);
+      const int signal = static_cast<int>(agreed[0].item<double>());
       const bool pause = state_.step == stop_at && !last;
-      const bool due = (t.checkpoint_every > 0 && state_.step % t.checkpoint_every == 0) ||
-                       (t.checkpoint_minutes > 0 && std::chrono::duration<double>(Clock::now() - last_checkpoint).count() >= 60 * t.checkpoint_minutes);
+      const bool due = (t.checkpoint_every > 0 && state_.step % t.checkpoint_every == 0) || agreed[1].item<double>() > 0;
       const bool milestone = t.milestone_every > 0 && state_.step % t.milestone_every == 0;
       if (signal || pause || due || last || milestone) {
         save_checkpoint(milestone);
@@ -271,31 +380,33 @@ int Trainer::train(const TrainOptions& options) {
         last_checkpoint = Clock::now();
       }
       if (signal) {
-        progress.finish();
+        end_progress();
         log::warn("stopped by signal {} after step {}; checkpoint saved, resume with --resume auto", signal, state_.step);
         return 128 + signal;
       }
       if (pause) {
-        progress.finish();
+        end_progress();
         log::info("paused after step {} as asked (--stop-after); checkpoint saved, resume with --resume auto", state_.step);
         return 0;
       }
-      if (t.val_every > 0 && state_.step % t.val_every == 0 && !last) run_validation();
+      if (main && t.val_every > 0 && state_.step % t.val_every == 0 && !last) run_validation();
     }
     if (saved_at != state_.step) save_checkpoint();
-    progress.finish();
-    run_validation();
-    write_samples();
-    finish(last_validation_);
-    write_summary(images_per_second());
+    end_progress();
+    if (main) {
+      run_validation();
+      write_samples();
+      finish(last_validation_);
+      write_summary(images_per_second());
+    }
+    // No rank leaves while another may still need the job's store.
+    dist_->barrier();
   } catch (...) {
-    progress.finish();
-    metrics_file_.flush();
+    end_progress();
+    if (metrics_file_.is_open()) metrics_file_.flush();
     log::error("training stopped at step {}; the last committed checkpoint is intact", state_.step);
-    progress_ = nullptr;
     throw;
   }
-  progress_ = nullptr;
   return 0;
 }
 

@@ -11,9 +11,17 @@
 // Checkpointing comes before validation so that a failing validation still leaves one. All
 // loop state lives in TrainState; a checkpoint is that state plus the trainer's modules,
 // optimizers and RNG states, so a resumed run continues exactly as if never stopped.
+//
+// Data-parallel (dist::Context of several ranks): every rank runs the loop on its shard of
+// the data; modules start from rank 0's values; gradients and step metrics are averaged
+// over the ranks; decisions that depend on time or signals are agreed on by all ranks;
+// only rank 0 writes the run folder (logs, metrics, samples, validation, checkpoints with
+// every rank's RNG state).
 #pragma once
 
 #include "checkpoints/manager.h"
+#include "core/dist/context.h"
+#include "core/dist/gradient_buckets.h"
 #include "core/progress.h"
 #include "data/loader.h"
 #include "losses/term.h"
@@ -57,7 +65,8 @@ struct SampleImages {
 
 class Trainer {
  public:
-  explicit Trainer(const Config& config);
+  // `dist`: this process's place in a data-parallel job; null for a single process.
+  Trainer(const Config& config, std::shared_ptr<dist::Context> dist);
   virtual ~Trainer() = default;
 
   // Runs (or resumes) the run to trainer.steps. Returns the exit code: 0, or 128 + signal
@@ -65,7 +74,7 @@ class Trainer {
   int train(const TrainOptions& options);
 
  protected:
-  // One optimizer step. Returns its metrics.
+  // One optimizer step. Returns its metrics, averaged over the ranks.
   virtual Metrics run_step() = 0;
   // Metrics on the validation set (the loop prefixes them with "val/"); "loss/total" is
   // tracked as the best-so-far.
@@ -82,6 +91,12 @@ class Trainer {
 
   // The next training batch on the device (the loader starts at state_.data).
   data::Batch next_batch();
+  // Runs trainer.grad_accum micro-steps of `micro_step` (a forward and backward of one batch,
+  // returning its metrics), then averages the gradients of modules() over the ranks (the
+  // last micro-step's backward starts the all-reduce) and returns the mean metrics.
+  Metrics accumulate(const std::function<Metrics(int64_t micro)>& micro_step);
+  // Each metric's mean over the ranks.
+  Metrics average_over_ranks(const Metrics& metrics) const;
   // The learning rate of the current step: linear warm-up, then cosine decay to zero.
   double learning_rate() const;
   // Sets every parameter group of `optimizer` to the current learning rate.
@@ -92,6 +107,7 @@ class Trainer {
   void add_summary(const std::string& name, const std::string& value) { summary_.emplace_back(name, value); }
 
   const Config& config_;
+  std::shared_ptr<dist::Context> dist_;
   c10::Device device_;
   fs::path run_dir_;
   TrainState state_;
@@ -100,14 +116,17 @@ class Trainer {
 
  private:
   void prepare_run_folder(bool resuming);
+  std::optional<checkpoints::Checkpoint> checkpoint_to_resume(const TrainOptions& options);
   void resume(const fs::path& checkpoint);
-  fs::path save_checkpoint(bool milestone = false);
+  void broadcast_modules();
+  void save_checkpoint(bool milestone = false);
   void log_metrics(const Metrics& metrics);
   void write_samples();
   void run_validation();
   void write_summary(double images_per_second);
 
   std::unique_ptr<data::Loader> loader_;
+  std::unique_ptr<dist::GradientBuckets> gradients_;
   std::unique_ptr<checkpoints::CheckpointManager> checkpoints_;
   std::ofstream metrics_file_;
   Metrics last_validation_;
@@ -115,7 +134,7 @@ class Trainer {
   int64_t images_ = 0;
 };
 
-// The trainer `config` names, built and wired.
-std::unique_ptr<Trainer> build_trainer(const Config& config);
+// The trainer `config` names, built and wired; `dist` null for a single process.
+std::unique_ptr<Trainer> build_trainer(const Config& config, std::shared_ptr<dist::Context> dist = nullptr);
 
 }  // namespace mf::trainers

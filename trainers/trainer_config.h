@@ -5,11 +5,15 @@
 
 #include <string>
 
+namespace mf::dist {
+class Context;
+}  // namespace mf::dist
+
 namespace mf::trainers {
 
 class Trainer;
 struct Config;
-using TrainerBuilder = std::function<std::unique_ptr<Trainer>(const Config&)>;
+using TrainerBuilder = std::function<std::unique_ptr<Trainer>(const Config&, std::shared_ptr<dist::Context>)>;
 
 // The registered trainers (trainers/trainers.cpp).
 const Registry<TrainerBuilder>& trainer_kinds();

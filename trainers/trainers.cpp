@@ -1,5 +1,7 @@
 #include "trainers/trainer_kinds.h"
 
+#include "core/dist/context.h"
+
 namespace mf::trainers {
 
 const Registry<TrainerBuilder>& trainer_kinds() {
@@ -12,6 +14,8 @@ const Registry<TrainerBuilder>& trainer_kinds() {
   return registry;
 }
 
-std::unique_ptr<Trainer> build_trainer(const Config& config) { return trainer_kinds().at(config.trainer.kind).build(config); }
+std::unique_ptr<Trainer> build_trainer(const Config& config, std::shared_ptr<dist::Context> dist) {
+  return trainer_kinds().at(config.trainer.kind).build(config, dist ? std::move(dist) : std::make_shared<dist::Context>());
+}
 
 }  // namespace mf::trainers

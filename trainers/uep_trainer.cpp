@@ -16,8 +16,8 @@ namespace {
 
 class UepTrainer final : public Trainer {
  public:
-  explicit UepTrainer(const Config& config)
-      : Trainer(config),
+  UepTrainer(const Config& config, std::shared_ptr<dist::Context> dist)
+      : Trainer(config, std::move(dist)),
         protection_(config, device_),
         uep_(std::make_shared<UniversalPerturbation>(config.trainer.options.as<UepOptions>().size)),
         optimizer_(std::vector<at::Tensor>{}, torch::optim::AdamWOptions(config.trainer.lr).weight_decay(config.trainer.weight_decay)) {
@@ -32,26 +32,23 @@ class UepTrainer final : public Trainer {
     protection_.eps.set_controlled(state_.eps);
     apply_learning_rate(optimizer_);
     optimizer_.zero_grad();
-    Metrics m;
     const auto& t = config_.trainer;
-    double adversarial = 0, quality = 0;
-    for (int64_t micro = 0; micro < t.grad_accum; ++micro) {
+    Metrics m = accumulate([&](int64_t micro) {
       data::Batch b = next_batch();
       losses::ObjectiveValue value;
       {
         Autocast autocast(device_, t.precision);
         value = protection_.evaluate(b, uep_->forward(b.images), step_seed(micro), true);
       }
-      protection_.backward(value, uep_->parameters(), static_cast<double>(t.grad_accum), m);
-      for (const auto& [k, v] : value.metrics) m[k] += v / static_cast<double>(t.grad_accum);
-      adversarial += value.metrics["loss/adversarial"], quality += value.metrics["loss/quality"];
-    }
+      protection_.backward(value, uep_->parameters(), static_cast<double>(t.grad_accum), value.metrics);
+      return value.metrics;
+    });
     if (t.grad_clip > 0) m["grad/norm"] = torch::nn::utils::clip_grad_norm_(uep_->parameters(), t.grad_clip);
     optimizer_.step();
     const double eps = protection_.eps.value(state_.step);
     uep_->project(eps);
     m["eps"] = eps;
-    protection_.eps.observe(adversarial, quality);
+    protection_.eps.observe(m["loss/adversarial"], m["loss/quality"]);
     state_.eps = protection_.eps.controlled();
     return m;
   }
@@ -86,6 +83,8 @@ class UepTrainer final : public Trainer {
 
 }  // namespace
 
-std::unique_ptr<Trainer> make_uep_trainer(const Config& config) { return std::make_unique<UepTrainer>(config); }
+std::unique_ptr<Trainer> make_uep_trainer(const Config& config, std::shared_ptr<dist::Context> dist) {
+  return std::make_unique<UepTrainer>(config, std::move(dist));
+}
 
 }  // namespace mf::trainers

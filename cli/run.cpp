@@ -1,5 +1,6 @@
 #include "cli/commands.h"
 #include "core/device.h"
+#include "core/dist/launch.h"
 #include "core/error.h"
 #include "core/log.h"
 
@@ -14,6 +15,16 @@ CLI::Option* add_overrides(CLI::App& command, std::vector<std::string>& override
       ->allow_extra_args(false)
       ->type_name("KEY=VALUE");
 }
+
+namespace {
+
+int fail(const std::string& message, int code) {
+  log::error("{}", message);
+  dist::record_error_for_launcher(message);
+  return code;
+}
+
+}  // namespace
 
 int run(int argc, char** argv) {
   CLI::App app("maskforge: train and apply protections that make photos unreadable to AI models", "maskforge");
@@ -45,14 +56,11 @@ int run(int argc, char** argv) {
     std::cerr << "maskforge: " << e.what() << "\n(run with --help for usage)\n";
     return kExitBadInput;
   } catch (const InputError& e) {
-    log::error("{}", e.what());
-    return kExitBadInput;
+    return fail(e.what(), kExitBadInput);
   } catch (const c10::Error& e) {
-    log::error("{}", e.what_without_backtrace());
-    return kExitRuntime;
+    return fail(e.what_without_backtrace(), kExitRuntime);
   } catch (const std::exception& e) {
-    log::error("{}", e.what());
-    return kExitRuntime;
+    return fail(e.what(), kExitRuntime);
   }
 }
 

@@ -25,16 +25,36 @@ else
 fi
 
 say "exporting the generator to TorchScript"
-"$mf" export runs/quickstart --out runs/quickstart/export/generator.pt
+"$mf" export runs/quickstart --out runs/quickstart/export/generator.ts.pt
 
 photos=../shared/assets/photos
 [[ -d "$photos" ]] || photos=runs/quickstart/samples  # the run's own sample grids
 say "protecting $photos"
 rm -rf runs/quickstart/protected
-"$mf" protect --model runs/quickstart/export/generator.pt --input "$photos" --output runs/quickstart/protected
+"$mf" protect --model runs/quickstart/export/generator.ts.pt --input "$photos" --output runs/quickstart/protected
 
-say "done; look at:"
+say "summary"
+python3 - runs/quickstart <<'PY'
+import csv, json, sys
+run = sys.argv[1]
+s = json.load(open(f"{run}/summary.json"))
+order = ["clean accuracy", "protected accuracy", "SSIM", "PSNR", "images/s", "steps"]
+rank = lambda k: next((i for i, o in enumerate(order) if k.startswith(o)), len(order))
+rows = sorted(((k, v) for k, v in s.items() if k != "metrics"), key=lambda kv: rank(kv[0]))
+images = [r for r in csv.DictReader(open(f"{run}/protected/protect.csv")) if r["status"] == "ok"]
+if images:
+    mp = sum(float(r["megapixels"]) for r in images)
+    rows += [("photos protected", str(len(images))),
+             ("photos: megapixels/s", f"{mp / sum(float(r['seconds']) for r in images):.2f}"),
+             ("photos: mean SSIM / PSNR", f"{sum(float(r['ssim']) for r in images) / len(images):.3f} / "
+                                          f"{sum(float(r['psnr']) for r in images) / len(images):.2f} dB")]
+width = max(len(k) for k, _ in rows)
+for k, v in rows:
+    print(f"  {k:<{width}}  {v}")
+PY
 cat <<MSG
+
+Look at:
   runs/quickstart/samples/        original | protected | perturbation, during training
   runs/quickstart/metrics.jsonl   losses and validation metrics per step
   runs/quickstart/export/         the TorchScript generator (torch.jit.load in Python)

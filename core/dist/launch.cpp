@@ -2,7 +2,11 @@
 
 #include "core/error.h"
 
+#include <nlohmann/json.hpp>
+
+#include <chrono>
 #include <cstdlib>
+#include <fstream>
 
 namespace mf::dist {
 namespace {
@@ -73,6 +77,15 @@ Launch read_launch(const Getenv& getenv_override) {
   if (l.rank >= l.world_size) fail_input("environment: rank {} is not below the world size {}", l.rank, l.world_size);
   if (l.local_rank >= l.local_world_size) fail_input("environment: local rank {} is not below the local world size {}", l.local_rank, l.local_world_size);
   return l;
+}
+
+void record_error_for_launcher(const std::string& message) {
+  const auto file = process_env("TORCHELASTIC_ERROR_FILE");
+  if (!file) return;
+  // The layout torch.distributed.elastic's error handler writes and torchrun reads.
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const nlohmann::json error = {{"message", {{"message", message}, {"extraInfo", {{"py_callstack", message}, {"timestamp", std::to_string(now)}}}}}};
+  std::ofstream(*file) << error.dump();
 }
 
 }  // namespace mf::dist

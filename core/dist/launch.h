@@ -30,6 +30,10 @@ struct Launch {
 // malformed values are an InputError naming the variable.
 Launch read_launch(const std::function<std::optional<std::string>(const std::string&)>& getenv = {});
 
+// Under torchrun, writes `message` to the error file it names (TORCHELASTIC_ERROR_FILE), so
+// that its failure summary shows why this worker stopped. Elsewhere, does nothing.
+void record_error_for_launcher(const std::string& message);
+
 // The first host of a SLURM node list: "n1,n2" -> n1, "gpu[003-006,9]" -> gpu003,
 // "a[1-2],b3" -> a1.
 std::string first_slurm_host(const std::string& nodelist);

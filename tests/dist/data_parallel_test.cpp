@@ -5,10 +5,12 @@
 #include "checkpoints/tensors.h"
 #include "tests/dist/free_port.h"
 #include "tests/support/files.h"
+#include "tests/support/process.h"
 #include "tests/support/python.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include <chrono>
@@ -243,6 +245,16 @@ TEST(DataParallel, TorchrunLaunchesRestartsAndResumesExactly) {
   const std::string log = test::read_file(dir / "restarted.log");
   EXPECT_NE(log.find("resumed from"), std::string::npos) << log;
   expect_close(final_weights(dir / "straight" / "r", "generator"), final_weights(dir / "restarted" / "r", "generator"), 1e-6);
+}
+
+TEST(DataParallel, AFailingWorkerTellsTorchrunWhy) {
+  test::TempDir dir;
+  test::write_file(dir / "c.yaml", job_config(dir.path(), "spam", 4, 4) + "trainer_typo: 1\n");
+  const auto r = test::run_command(fmt::format("cd '{}' && TORCHELASTIC_ERROR_FILE='{}' '{}' train '{}'", test::source_dir().string(),
+                                               (dir / "error.json").string(), (test::binary_dir() / "maskforge").string(), (dir / "c.yaml").string()));
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  const auto error = nlohmann::json::parse(test::read_file(dir / "error.json"));
+  EXPECT_NE(error.at("message").at("message").get<std::string>().find("trainer_typo"), std::string::npos) << error.dump();
 }
 
 }  // namespace

@@ -1,0 +1,94 @@
+#include "trainers/perturbation_trainer.h"
+
+#include "core/log.h"
+#include "core/precision.h"
+#include "trainers/protection.h"
+
+#include <ATen/ATen.h>
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/optim/adamw.h>
+
+namespace mf::trainers {
+namespace {
+
+class PerturbationTrainer final : public Trainer {
+ public:
+  PerturbationTrainer(const Config& config, std::shared_ptr<dist::Context> dist, const std::function<std::unique_ptr<PerturbationSource>()>& make_source)
+      : Trainer(config, std::move(dist)),
+        protection_(config, device_),
+        source_(make_source()),
+        optimizer_(std::vector<at::Tensor>{}, torch::optim::AdamWOptions(config.trainer.lr).weight_decay(config.trainer.weight_decay)) {
+    source_->module().to(device_);
+    optimizer_.add_param_group(torch::optim::OptimizerParamGroup(source_->module().parameters()));
+    state_.eps = protection_.eps.controlled();
+    log::info("victims:\n{}", protection_.victims.summary());
+  }
+
+ protected:
+  Metrics run_step() override {
+    protection_.eps.set_controlled(state_.eps);
+    source_->module().train();
+    apply_learning_rate(optimizer_);
+    optimizer_.zero_grad();
+    const auto& t = config_.trainer;
+    const auto parameters = source_->module().parameters();
+    Metrics m = accumulate([&](int64_t micro) {
+      data::Batch b = next_batch();
+      losses::ObjectiveValue value;
+      {
+        Autocast autocast(device_, t.precision);
+        value = protection_.evaluate(b, source_->perturb(b.images, protection_.eps, state_.step), step_seed(micro), true);
+      }
+      protection_.backward(value, parameters, static_cast<double>(t.grad_accum), value.metrics);
+      return value.metrics;
+    });
+    if (t.grad_clip > 0) m["grad/norm"] = torch::nn::utils::clip_grad_norm_(parameters, t.grad_clip);
+    optimizer_.step();
+    const double eps = protection_.eps.value(state_.step);
+    source_->after_step(eps);
+    m["eps"] = eps;
+    protection_.eps.observe(m["loss/adversarial"], m["loss/quality"]);
+    state_.eps = protection_.eps.controlled();
+    return m;
+  }
+
+  Metrics validate() override {
+    source_->module().eval();
+    return protection_.validate(data_.val, config_.trainer.val_batches, static_cast<uint64_t>(config_.run.seed), [&](const data::Batch& b) {
+      at::NoGradGuard no_grad;
+      return source_->perturb(b.images, protection_.eps, state_.step);
+    });
+  }
+
+  std::optional<SampleImages> samples() override {
+    if (!data_.val) return std::nullopt;
+    source_->module().eval();
+    data::Loader loader(data_.val, data::loader_options(config_.data, false, 0));
+    at::Tensor x = loader.next().to(device_).images.slice(0, 0, 8);
+    at::NoGradGuard no_grad;
+    at::Tensor protected_images = (x + source_->perturb(x, protection_.eps, state_.step)).clamp(0, 1);
+    // Texture scaling spends up to twice the mean budget where the image is busiest.
+    return SampleImages{x, protected_images, protection_.eps.value(state_.step) * (config_.eps.scaling == "texture" ? 2 : 1)};
+  }
+
+  std::vector<std::pair<std::string, torch::nn::Module*>> modules() override { return {{source_->name(), &source_->module()}}; }
+  std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers() override { return {{"optimizer", &optimizer_}}; }
+
+  void finish(const Metrics& v) override {
+    for (const auto& [name, value] : summary_rows(v)) add_summary(name, value);
+  }
+
+ private:
+  Protection protection_;
+  std::unique_ptr<PerturbationSource> source_;
+  torch::optim::AdamW optimizer_;
+};
+
+}  // namespace
+
+std::unique_ptr<Trainer> make_perturbation_trainer(const Config& config, std::shared_ptr<dist::Context> dist,
+                                                   const std::function<std::unique_ptr<PerturbationSource>()>& make_source) {
+  return std::make_unique<PerturbationTrainer>(config, std::move(dist), make_source);
+}
+
+}  // namespace mf::trainers

@@ -1,5 +1,5 @@
-// Protect throughput: exported generators (tiled above 8 megapixels, as `maskforge
-// protect` does) against per-image PGD with the same eps, on photos of 0.25, 2 and 12
+// Protect throughput: exported generators (loaded and applied as `maskforge protect`
+// does: tiled above 8 megapixels) against per-image PGD with the same eps, on photos of 0.25, 2 and 12
 // megapixels. The ratio is the point: a generator is one forward pass per image, PGD is
 // ITERATIONS forward and backward passes of every victim.
 //
@@ -31,22 +31,20 @@ double seconds_of(const std::function<void()>& fn) {
 struct Exported {
   std::string name;
   double gmac_per_mp;
-  torch::jit::Module twin;
-
-  at::Tensor perturbation(const at::Tensor& x) {
-    torch::NoGradGuard no_grad;
-    auto run = [&](const at::Tensor& t) { return twin.run_method("perturbation", t).toTensor(); };
-    return x.size(2) * x.size(3) <= 8000000 ? run(x) : protect::tiled(x, 1024, 128, run);
-  }
+  std::unique_ptr<protect::Method> method;  // as `maskforge protect` loads it
 };
 
-Exported exported(const std::string& name, const std::string& arch, config::Options options, double eps) {
+Exported exported(const std::string& name, const std::string& arch, config::Options options, double eps, protect::SizeOptions sizes) {
   networks::GeneratorConfig g;
   g.arch = arch;
   g.options = std::move(options);
   auto generator = networks::build_generator(g);
   generator->eval();
-  return {name, generator->macs_per_megapixel() / 1e9, exporting::generator_twin(*generator, {"bench", "", eps, {}})};
+  const auto file = std::filesystem::temp_directory_path() / ("maskforge_bench_" + arch + ".pt");
+  exporting::generator_twin(*generator, {"bench", "", eps, {}}).save(file.string());
+  auto method = protect::load_exported(file, sizes, torch::kCPU);
+  std::filesystem::remove(file);
+  return {name, generator->macs_per_megapixel() / 1e9, std::move(method)};
 }
 
 }  // namespace
@@ -61,9 +59,14 @@ int main(int argc, char** argv) {
   torch::manual_seed(0);
   // The SPAM layout (a U-Net of 6 levels, 32 channels at full resolution) and the
   // quickstart's light ResNet generator.
-  std::vector<Exported> generators{
-      exported("unet w32 d6", "unet", config::Options::of(networks::UnetOptions{.width = 32, .depth = 6}), eps),
-      exported("resnet w16 b2", "resnet", config::Options::of(networks::ResnetOptions{.width = 16, .blocks = 2}), eps)};
+  // The SPAM layout (a U-Net of 6 levels, 32 channels at full resolution), the quickstart's
+  // light ResNet generator, and that generator at a working size of 1 megapixel.
+  const auto unet = config::Options::of(networks::UnetOptions{.width = 32, .depth = 6});
+  const auto resnet = config::Options::of(networks::ResnetOptions{.width = 16, .blocks = 2});
+  std::vector<Exported> generators;
+  generators.push_back(exported("unet w32 d6", "unet", unet, eps, {}));
+  generators.push_back(exported("resnet w16 b2", "resnet", resnet, eps, {}));
+  generators.push_back(exported("resnet w16 b2, 1 MP working size", "resnet", resnet, eps, {.work_megapixels = 1}));
   trainers::Config config;
   networks::VictimConfig v;
   v.name = "victim";
@@ -89,8 +92,8 @@ int main(int argc, char** argv) {
     const double tp = seconds_of([&] { trainers::pgd_protect(protection, b, eps, pgd, 0); });
     std::printf("| %.2f MP (%lldx%lld) | %.4f MP/s |", mp, static_cast<long long>(w), static_cast<long long>(h), mp / tp);
     for (auto& g : generators) {
-      g.perturbation(x.slice(2, 0, 64).slice(3, 0, 64));  // warm-up
-      const double tg = seconds_of([&] { g.perturbation(x); });
+      g.method->perturbation(x.slice(2, 0, 64).slice(3, 0, 64));  // warm-up
+      const double tg = seconds_of([&] { g.method->perturbation(x); });
       std::printf(" %.3f MP/s | %.1fx |", mp / tg, tp / tg);
     }
     std::printf("\n");

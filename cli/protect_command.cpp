@@ -13,7 +13,7 @@ void add_protect_command(CLI::App& app) {
     std::string model, method = "generator", config, device = "auto";
     std::vector<std::string> overrides;
     protect::ProtectOptions options;
-    protect::TileOptions tiles;
+    protect::SizeOptions sizes;
   };
   auto a = std::make_shared<Args>();
   auto* c = app.add_subcommand("protect", "protect an image or a folder of images (recursively) at native resolution");
@@ -27,12 +27,16 @@ void add_protect_command(CLI::App& app) {
   add_overrides(*c, a->overrides);
   c->add_option("--jpeg-quality", a->options.jpeg_quality, "JPEG (and WebP) output quality; PNG is lossless")->check(CLI::Range(1, 100))->capture_default_str();
   c->add_option("--batch", a->options.batch, "images of one size protected together")->check(CLI::PositiveNumber)->capture_default_str();
-  c->add_option("--max-megapixels", a->tiles.max_megapixels, "larger images are protected in overlapping tiles")->check(CLI::PositiveNumber)->capture_default_str();
-  c->add_option("--tile", a->tiles.tile, "tile side in pixels")->check(CLI::Range(64, 16384))->capture_default_str();
-  c->add_option("--overlap", a->tiles.overlap, "pixels shared by neighbouring tiles, blended")->check(CLI::Range(0, 4096))->capture_default_str();
+  c->add_option("--work-megapixels", a->sizes.work_megapixels,
+                "run the model on larger photos scaled down to this size and scale the perturbation up (fixed cost per photo); 0: native resolution")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  c->add_option("--max-megapixels", a->sizes.max_megapixels, "larger images are protected in overlapping tiles")->check(CLI::PositiveNumber)->capture_default_str();
+  c->add_option("--tile", a->sizes.tile, "tile side in pixels")->check(CLI::Range(64, 16384))->capture_default_str();
+  c->add_option("--overlap", a->sizes.overlap, "pixels shared by neighbouring tiles, blended")->check(CLI::Range(0, 4096))->capture_default_str();
   c->add_option("--device", a->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   c->callback([a] {
-    if (a->tiles.overlap >= a->tiles.tile) fail_input("--overlap ({}) must be smaller than --tile ({})", a->tiles.overlap, a->tiles.tile);
+    if (a->sizes.overlap >= a->sizes.tile) fail_input("--overlap ({}) must be smaller than --tile ({})", a->sizes.overlap, a->sizes.tile);
     const auto device = select_device(a->device);
     std::unique_ptr<protect::Method> method;
     if (a->method == "pgd") {
@@ -40,7 +44,7 @@ void add_protect_command(CLI::App& app) {
       method = protect::make_pgd(trainers::load_config(a->config, a->overrides), device);
     } else {
       if (a->model.empty()) fail_input("--model is required (an exported generator or UEP), or use --method pgd --config CONFIG");
-      method = protect::load_exported(a->model, a->tiles, device);
+      method = protect::load_exported(a->model, a->sizes, device);
     }
     auto s = protect::protect_files(*method, a->options, device);
     std::vector<std::vector<std::string>> rows{{"protected", ""},

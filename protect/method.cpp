@@ -10,12 +10,15 @@ namespace {
 
 class ExportedMethod final : public Method {
  public:
-  ExportedMethod(torch::jit::Module module, TileOptions tiles) : module_(std::move(module)), tiles_(tiles) {}
+  ExportedMethod(torch::jit::Module module, SizeOptions sizes) : module_(std::move(module)), sizes_(sizes) {}
   at::Tensor perturbation(const at::Tensor& x) override {
     at::NoGradGuard no_grad;
-    auto run = [&](const at::Tensor& t) { return module_.run_method("perturbation", t).toTensor(); };
-    if (x.size(2) * x.size(3) <= tiles_.max_megapixels * 1000000) return run(x);
-    return tiled(x, tiles_.tile, tiles_.overlap, run);
+    const int64_t h = x.size(2), w = x.size(3);
+    const double scale = sizes_.work_megapixels > 0 ? std::sqrt(sizes_.work_megapixels * 1e6 / static_cast<double>(h * w)) : 1;
+    if (scale >= 1) return native(x);
+    const std::vector<int64_t> work{std::max<int64_t>(1, std::llround(static_cast<double>(h) * scale)), std::max<int64_t>(1, std::llround(static_cast<double>(w) * scale))};
+    at::Tensor delta = native(at::_upsample_bilinear2d_aa(x, work, false));
+    return at::upsample_bilinear2d(delta, {h, w}, false);
   }
   std::string describe() const override {
     return fmt::format("{} '{}' (eps {:.1f}/255, run '{}')", module_.attr("maskforge_kind").toStringRef(), module_.attr("arch").toStringRef(),
@@ -23,8 +26,14 @@ class ExportedMethod final : public Method {
   }
 
  private:
+  at::Tensor native(const at::Tensor& x) {
+    auto run = [&](const at::Tensor& t) { return module_.run_method("perturbation", t).toTensor(); };
+    if (x.size(2) * x.size(3) <= sizes_.max_megapixels * 1000000) return run(x);
+    return tiled(x, sizes_.tile, sizes_.overlap, run);
+  }
+
   torch::jit::Module module_;
-  TileOptions tiles_;
+  SizeOptions sizes_;
 };
 
 class PgdMethod final : public Method {
@@ -91,7 +100,7 @@ at::Tensor tiled(const at::Tensor& x, int64_t tile, int64_t overlap, const std::
   return sum / weight;
 }
 
-std::unique_ptr<Method> load_exported(const std::filesystem::path& file, TileOptions tiles, const c10::Device& device) {
+std::unique_ptr<Method> load_exported(const std::filesystem::path& file, SizeOptions sizes, const c10::Device& device) {
   if (!std::filesystem::is_regular_file(file)) fail_input("model '{}' does not exist", file.string());
   torch::jit::Module module;
   try {
@@ -103,7 +112,7 @@ std::unique_ptr<Method> load_exported(const std::filesystem::path& file, TileOpt
     fail_input("'{}' is a TorchScript file but not a maskforge export (no maskforge_kind attribute; make one with `maskforge export`)", file.string());
   }
   module.eval();
-  return std::make_unique<ExportedMethod>(std::move(module), tiles);
+  return std::make_unique<ExportedMethod>(std::move(module), sizes);
 }
 
 std::unique_ptr<Method> make_pgd(const trainers::Config& config, const c10::Device& device) { return std::make_unique<PgdMethod>(config, device); }

@@ -19,14 +19,19 @@ class Method {
   virtual std::string describe() const = 0;
 };
 
-struct TileOptions {
-  int64_t max_megapixels = 8;  // larger images are tiled
+// How an exported model handles large photos.
+struct SizeOptions {
+  // > 0: photos larger than this run through the model scaled down to it (antialiased), and
+  // the perturbation is scaled back up (bilinear, so it stays within eps). Victims look at
+  // photos resized to a few hundred pixels, so this keeps the protection at a fixed cost.
+  double work_megapixels = 0;
+  int64_t max_megapixels = 8;  // larger images (at the working size) are tiled
   int64_t tile = 1024;         // tile side in pixels
   int64_t overlap = 128;       // pixels shared by neighbouring tiles, blended
 };
 
 // An exported model; InputError when the file is not a maskforge export.
-std::unique_ptr<Method> load_exported(const std::filesystem::path& file, TileOptions tiles, const c10::Device& device);
+std::unique_ptr<Method> load_exported(const std::filesystem::path& file, SizeOptions sizes, const c10::Device& device);
 // Per-image PGD with the victims, losses, eps and robustness of `config` (trainer options
 // of a `pgd` config, else the defaults).
 std::unique_ptr<Method> make_pgd(const trainers::Config& config, const c10::Device& device);

@@ -143,6 +143,32 @@ TEST(Protect, AFolderKeepsNamesAndSubfoldersSkipsBadFilesAndWritesACsv) {
   EXPECT_LE((out - in).abs().max().item<double>(), 8.0 / 255 + 1.0 / 255);
 }
 
+TEST(Protect, AWorkingResolutionRunsTheModelSmallAndStaysWithinEps) {
+  test::TempDir dir;
+  auto run = tiny_run(dir, "spam");
+  ASSERT_EQ(run_maskforge("export " + run.string() + " --out " + (dir / "g.pt").string()).exit_code, 0);
+  const double eps = 8.0 / 255;  // the default budget of tiny_run
+  auto x = data::to_tensor(test::picture(400, 300, 4)).unsqueeze(0);
+  auto perturb = [&](protect::SizeOptions sizes) {
+    torch::manual_seed(0);  // the U-Net's noise channels
+    return protect::load_exported(dir / "g.pt", sizes, torch::kCPU)->perturbation(x);
+  };
+  auto native = perturb({}), small = perturb({.work_megapixels = 0.03});
+  EXPECT_EQ(small.sizes(), x.sizes());
+  EXPECT_LE(small.abs().max().item<double>(), eps + 1e-6);
+  // 0.03 MP is below the photo's 0.12 MP: the model ran scaled down.
+  EXPECT_GT((small - native).abs().mean().item<double>(), 0.05 * native.abs().mean().item<double>());
+  // Photos smaller than the working size run at native resolution.
+  EXPECT_TRUE(torch::equal(perturb({.work_megapixels = 1}), native));
+  test::write_picture(dir / "in" / "p.png", test::picture(400, 300, 4));
+  auto r = run_maskforge(fmt::format("protect --model {} --work-megapixels 0.03 --input {} --output {}", (dir / "g.pt").string(),
+                                     (dir / "in").string(), (dir / "out").string()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto in = data::to_tensor(data::read_image(dir / "in" / "p.png")), out = data::to_tensor(data::read_image(dir / "out" / "p.png"));
+  EXPECT_EQ(out.sizes(), in.sizes());
+  EXPECT_LE((out - in).abs().max().item<double>(), eps + 1.0 / 255);
+}
+
 TEST(Protect, RefusesToWriteIntoTheInputOrOverAnInput) {
   test::TempDir dir;
   auto run = tiny_run(dir, "spam");

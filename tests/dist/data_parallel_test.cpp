@@ -117,6 +117,8 @@ struct Case {
   int grad_accum;
 };
 
+void PrintTo(const Case& c, std::ostream* os) { *os << c.kind << ", grad_accum " << c.grad_accum; }
+
 class DataParallel : public ::testing::TestWithParam<Case> {};
 
 // With gradient accumulation, each rank's micro-batches of B / accum images add up to B.

@@ -25,5 +25,5 @@ for n in "${ranks[@]}"; do
   # Steady state: the mean of the logged images/s after the first 10 steps.
   ips=$(python3 -c "import json,sys; v=[json.loads(l) for l in open(sys.argv[1])]; v=[x['images_per_s'] for x in v if 'images_per_s' in x and x['step']>10]; print(f'{v[-1]:.0f}')" "$out/r$n/metrics.jsonl")
   base=${base:-$((ips / n))}
-  printf '| %d | %d | %d | %.0f %% |\n' "$n" $((32 * n)) "$ips" "$(echo "100 * $ips / ($base * $n)" | bc -l)"
+  printf '| %d | %d | %d | %.0f %% |\n' "$n" $((32 * n)) "$ips" "$(awk -v i="$ips" -v b="$base" -v n="$n" 'BEGIN { print 100 * i / (b * n) }')"
 done

@@ -7,6 +7,7 @@
 #include "tests/support/files.h"
 #include "tests/support/process.h"
 #include "tests/support/python.h"
+#include "tests/support/runs.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -15,7 +16,6 @@
 
 #include <chrono>
 #include <csignal>
-#include <sys/wait.h>
 #include <thread>
 
 namespace mf {
@@ -51,49 +51,22 @@ class Job {
   Job(const fs::path& logs, int ranks, const std::function<std::string(int rank)>& args) : logs_(logs) {
     const int port = test::free_port();
     for (int r = 0; r < ranks; ++r) {
-      const std::string command = fmt::format(
+      ranks_.push_back(std::make_unique<test::Background>(fmt::format(
           "cd '{}' && RANK={} WORLD_SIZE={} LOCAL_RANK={} LOCAL_WORLD_SIZE={} MASTER_ADDR=127.0.0.1 MASTER_PORT={} OMP_NUM_THREADS=1 exec '{}' {} > '{}' 2>&1",
-          test::source_dir().string(), r, ranks, r, ranks, port, (test::binary_dir() / "maskforge").string(), args(r), log_path(r).string());
-      const pid_t pid = fork();
-      if (pid == 0) {
-        execl("/bin/sh", "sh", "-c", command.c_str(), nullptr);
-        _exit(127);
-      }
-      pids_.push_back(pid);
-      codes_.push_back(-1);
-    }
-  }
-  ~Job() {
-    for (size_t r = 0; r < pids_.size(); ++r) {
-      if (codes_[r] == -1) kill(pids_[r], SIGKILL), waitpid(pids_[r], nullptr, 0);
+          test::source_dir().string(), r, ranks, r, ranks, port, (test::binary_dir() / "maskforge").string(), args(r), log_path(r).string())));
     }
   }
 
-  pid_t pid(int rank) const { return pids_[static_cast<size_t>(rank)]; }
+  pid_t pid(int rank) const { return ranks_[static_cast<size_t>(rank)]->pid(); }
   fs::path log_path(int rank) const { return logs_ / fmt::format("rank{}.log", rank); }
   std::string log(int rank) const { return test::read_file(log_path(rank)); }
-
   // Exit code of `rank`, waiting up to `seconds`; -1 if it is still running.
-  int wait(int rank, double seconds = 300) {
-    auto& code = codes_[static_cast<size_t>(rank)];
-    const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
-    while (code == -1 && Clock::now() < deadline) {
-      int status = 0;
-      if (waitpid(pid(rank), &status, WNOHANG) == pid(rank)) code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      else std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return code;
-  }
+  int wait(int rank, double seconds = 300) { return ranks_[static_cast<size_t>(rank)]->wait(seconds); }
 
  private:
   fs::path logs_;
-  std::vector<pid_t> pids_;
-  std::vector<int> codes_;
+  std::vector<std::unique_ptr<test::Background>> ranks_;
 };
-
-std::map<std::string, torch::Tensor> final_weights(const fs::path& run, const std::string& module) {
-  return checkpoints::load_tensors(checkpoints::resolve_checkpoint(run).dir / (module + ".pt"));
-}
 
 void expect_close(const std::map<std::string, torch::Tensor>& a, const std::map<std::string, torch::Tensor>& b, double atol) {
   ASSERT_EQ(a.size(), b.size());
@@ -136,7 +109,7 @@ TEST_P(DataParallel, TwoRanksWithBatchBEqualOneRankWithBatch2B) {
   EXPECT_NE(two.log(0).find(fmt::format("data-parallel over 2 ranks (gloo): global batch 8 ({} per rank", 4 / accum)), std::string::npos) << two.log(0);
   // Only rank 0 speaks and writes.
   EXPECT_EQ(two.log(1).find("step 6/6"), std::string::npos) << two.log(1);
-  expect_close(final_weights(dir / "one" / "r", module), final_weights(dir / "two" / "r", module), 1e-5);
+  expect_close(test::final_weights(dir / "one" / "r", module), test::final_weights(dir / "two" / "r", module), 1e-5);
   // Rank 0's checkpoint carries rank 1's random state.
   auto rng = checkpoints::load_tensors(checkpoints::resolve_checkpoint(dir / "two" / "r").dir / "rng.pt");
   EXPECT_TRUE(rng.count("cpu") && rng.count("rank1/cpu"));
@@ -211,42 +184,28 @@ TEST(DataParallel, TorchrunLaunchesRestartsAndResumesExactly) {
                        test::source_dir().string(), torchrun.string(), extra, (test::binary_dir() / "maskforge").string(), (dir / (name + ".yaml")).string(),
                        (dir / (name + ".log")).string());
   };
-  auto start = [&](const std::string& command) {
-    const pid_t pid = fork();
-    if (pid == 0) {
-      execl("/bin/sh", "sh", "-c", command.c_str(), nullptr);
-      _exit(127);
-    }
-    return pid;
-  };
-  auto exit_code = [](pid_t pid) {
-    int status = 0;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  };
-
   // 1. The whole job killed mid-run (torchrun and both workers, SIGKILL), then launched again.
-  const pid_t killed = start(launch("killed", ""));
+  test::Background killed(launch("killed", ""));
   ASSERT_TRUE(wait_for([&] { return fs::exists(dir / "killed" / "r" / "checkpoints" / "step_000006"); }, 120)) << test::read_file(dir / "killed.log");
   ASSERT_FALSE(fs::exists(dir / "killed" / "r" / "summary.json")) << "the run ended before it could be killed; make it longer";
-  kill(-killed, SIGKILL);  // setsid: torchrun leads its own process group
+  kill(-killed.pid(), SIGKILL);  // setsid: torchrun leads its own process group
   for (pid_t w : workers_of(dir / "killed.yaml")) kill(w, SIGKILL);
-  exit_code(killed);
-  const pid_t again = start(launch("killed", ""));
-  ASSERT_EQ(exit_code(again), 0) << test::read_file(dir / "killed.log");
+  killed.wait();
+  test::Background again(launch("killed", ""));
+  ASSERT_EQ(again.wait(), 0) << test::read_file(dir / "killed.log");
   EXPECT_NE(test::read_file(dir / "killed.log").find("resumed from"), std::string::npos);
-  expect_close(final_weights(dir / "straight" / "r", "generator"), final_weights(dir / "killed" / "r", "generator"), 1e-6);
+  expect_close(test::final_weights(dir / "straight" / "r", "generator"), test::final_weights(dir / "killed" / "r", "generator"), 1e-6);
 
   // 2. One worker killed: torchrun (--max-restarts 1) restarts the job, which resumes.
-  const pid_t restarted = start(launch("restarted", "--max-restarts=1"));
+  test::Background restarted(launch("restarted", "--max-restarts=1"));
   ASSERT_TRUE(wait_for([&] { return fs::exists(dir / "restarted" / "r" / "checkpoints" / "step_000006"); }, 120)) << test::read_file(dir / "restarted.log");
   auto workers = workers_of(dir / "restarted.yaml");
   ASSERT_EQ(workers.size(), 2u);
   kill(workers.back(), SIGKILL);
-  ASSERT_EQ(exit_code(restarted), 0) << test::read_file(dir / "restarted.log");
+  ASSERT_EQ(restarted.wait(), 0) << test::read_file(dir / "restarted.log");
   const std::string log = test::read_file(dir / "restarted.log");
   EXPECT_NE(log.find("resumed from"), std::string::npos) << log;
-  expect_close(final_weights(dir / "straight" / "r", "generator"), final_weights(dir / "restarted" / "r", "generator"), 1e-6);
+  expect_close(test::final_weights(dir / "straight" / "r", "generator"), test::final_weights(dir / "restarted" / "r", "generator"), 1e-6);
 }
 
 TEST(DataParallel, AFailingWorkerTellsTorchrunWhy) {

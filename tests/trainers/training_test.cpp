@@ -4,6 +4,7 @@
 #include "checkpoints/tensors.h"
 #include "tests/support/files.h"
 #include "tests/support/process.h"
+#include "tests/support/runs.h"
 #include "tests/support/victims.h"
 
 #include <fmt/format.h>
@@ -14,7 +15,6 @@
 #include <chrono>
 #include <csignal>
 #include <fstream>
-#include <sys/wait.h>
 #include <thread>
 
 namespace mf {
@@ -42,10 +42,6 @@ trainer: {{kind: {}, {}steps: {}, lr: 0.01, warmup_steps: 2, log_every: 1, sampl
                      out.string(), kind, kind == "uep" ? "size: [8, 8], " : "", steps);
 }
 
-std::map<std::string, torch::Tensor> final_weights(const fs::path& run, const std::string& module) {
-  return checkpoints::load_tensors(checkpoints::resolve_checkpoint(run).dir / (module + ".pt"));
-}
-
 void expect_bitwise_equal(const std::map<std::string, torch::Tensor>& a, const std::map<std::string, torch::Tensor>& b) {
   ASSERT_EQ(a.size(), b.size());
   for (const auto& [name, t] : a) EXPECT_TRUE(torch::equal(t, b.at(name))) << name << " differs";
@@ -69,7 +65,7 @@ TEST_P(ExactResume, StoppedMidEpochAndResumedEqualsStraight) {
   auto second = run_maskforge("train " + (dir / "stopped.yaml").string() + " --resume auto");
   ASSERT_EQ(second.exit_code, 0) << second.output;
   EXPECT_NE(second.output.find("resumed from"), std::string::npos);
-  expect_bitwise_equal(final_weights(dir / "straight" / "r", module), final_weights(dir / "stopped" / "r", module));
+  expect_bitwise_equal(test::final_weights(dir / "straight" / "r", module), test::final_weights(dir / "stopped" / "r", module));
   // The metrics of the redone steps are not duplicated.
   std::ifstream metrics(dir / "stopped" / "r" / "metrics.jsonl");
   int64_t previous = 0, lines = 0;
@@ -105,19 +101,12 @@ TEST(Training, SigtermSavesACommittedCheckpointAndTheRunResumes) {
   test::write_file(dir / "c.yaml", tiny_config(dir.path(), "spam", 100000));
   const std::string cmd = fmt::format("cd '{}' && exec '{}' train '{}' --set trainer.checkpoint_every=0", test::source_dir().string(),
                                       (test::binary_dir() / "maskforge").string(), (dir / "c.yaml").string());
-  pid_t pid = fork();
-  if (pid == 0) {
-    execl("/bin/sh", "sh", "-c", (cmd + " > " + (dir / "out.txt").string() + " 2>&1").c_str(), nullptr);
-    _exit(127);
-  }
+  test::Background training(cmd + " > " + (dir / "out.txt").string() + " 2>&1");
   // Wait until it is training, then ask it to stop.
   for (int i = 0; i < 300 && !fs::exists(dir / "r" / "metrics.jsonl"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  kill(pid, SIGTERM);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 143) << test::read_file(dir / "out.txt");
+  kill(training.pid(), SIGTERM);
+  EXPECT_EQ(training.wait(), 143) << "exit status 143, not death by the signal: " << test::read_file(dir / "out.txt");
   auto checkpoint = checkpoints::CheckpointManager(dir / "r" / "checkpoints", 3).newest_valid();
   ASSERT_TRUE(checkpoint.has_value());
   EXPECT_GT(checkpoint->step, 0);

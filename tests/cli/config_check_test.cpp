@@ -33,7 +33,7 @@ victims:
   EXPECT_NE(r.output.find("generator  unet:"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("GMAC per megapixel"), std::string::npos);
   for (const char* row : {"cifar   classifier  32x32    0.27 M  1\n", "clip    embedder    32x32    0.13 M  0.5\n",
-                          "pnet    detector    160x160  0.01 M  1\n", "vlm     mllm        32x32    0.05 M  1\n",
+                          "pnet    detector    160x160  0.01 M  1\n", "vlm     mllm        32x32    0.18 M  1\n",
                           "tiny    classifier  32x32    0.29 M  1\n"}) {
     EXPECT_NE(r.output.find(row), std::string::npos) << row << "\n" << r.output;
   }

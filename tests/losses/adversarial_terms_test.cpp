@@ -83,6 +83,16 @@ torch::Tensor images(int n, int size = 32) {
   return torch::stack(v);
 }
 
+// The smallest lead, over the images, of the best other class over the clean prediction on
+// the protected images: above 0 means every image is misclassified, by that many logits.
+double smallest_lead_away(networks::VictimEnsemble& victims, const torch::Tensor& x, const torch::Tensor& delta) {
+  torch::NoGradGuard no_grad;
+  auto& net = *victims.at("net");
+  auto clean = net.forward(x).argmax(1, true);
+  auto logits = net.forward((x + delta).clamp(0, 1));
+  return (logits.scatter(1, clean, -1e9).amax(1) - logits.gather(1, clean).squeeze(1)).min().item<double>();
+}
+
 TEST(AdversarialTerms, ClassifierTermsFoolASmallClassifier) {
   torch::manual_seed(0);
   VictimConfig net = builtin("net", "classifier", "tiny_cnn");
@@ -95,8 +105,11 @@ TEST(AdversarialTerms, ClassifierTermsFoolASmallClassifier) {
   auto t = optimise(term("{name: targeted_ce, target_class: 3}"), victims, x, 16.0 / 255, 200);
   EXPECT_LT(t.first["targeted_ce/net/target_rate"], 1);
   EXPECT_EQ(t.last["targeted_ce/net/target_rate"], 1);
-  auto cw = optimise(term("cw_margin"), victims, x, 8.0 / 255, 150);
+  // With kappa 0 the margin would stop at the decision boundary, where rounding decides.
+  auto cw = optimise(term("{name: cw_margin, kappa: 3}"), victims, x, 8.0 / 255, 150);
   EXPECT_EQ(cw.last["cw_margin/net/fooling_rate"], 1);
+  std::printf("smallest lead of a wrong class: untargeted_ce %.2f, cw_margin %.2f logits\n", smallest_lead_away(victims, x, u.delta),
+              smallest_lead_away(victims, x, cw.delta));
   auto e = optimise(term("entropy"), victims, x, 8.0 / 255, 150);
   EXPECT_GT(e.last["entropy/net/normalised_entropy"], e.first["entropy/net/normalised_entropy"] + 0.15);
 }
@@ -146,24 +159,32 @@ TEST(AdversarialTerms, DetectionSuppressHidesARealFaceFromMtcnn) {
 TEST(AdversarialTerms, RefusalMakesTheTinyVlmEmitTheTarget) {
   if (test::python().empty()) GTEST_SKIP() << "needs the Python virtualenv";
   test::TempDir dir;
+  const std::vector<int64_t> prompt = {11, 12, 13}, target = {40, 41, 42, 43};
   test::write_file(dir / "tokens.json", R"({"prompts": [[11, 12, 13]], "targets": [[40, 41, 42, 43]]})");
   VictimConfig c = exported("vlm", "mllm", test::exported_victim("llava:tiny", "--random-init"));
   c.kind_options = config::Options::of(networks::MllmKindOptions{.tokens = (dir / "tokens.json").string()});
   networks::VictimEnsemble victims({c}, torch::kCPU);
   auto x = images(1);
   // The whole pixel range as budget: the tiny random model has little to read in an image.
-  auto r = optimise(term("refusal"), victims, x, 1.0, 1200, {}, 0.1);
+  auto r = optimise(term("refusal"), victims, x, 1.0, 600, {}, 0.1);
   EXPECT_EQ(r.first["refusal/vlm/refusal_rate"], 0);
   EXPECT_EQ(r.last["refusal/vlm/refusal_rate"], 1);
-  // Greedy decoding after the prompt, on the protected image, now says the target.
   torch::NoGradGuard no_grad;
   auto protected_image = (x + r.delta).clamp(0, 1);
-  std::vector<int64_t> ids = {11, 12, 13};
-  for (int k = 0; k < 4; ++k) {
-    auto logits = victims.at("vlm")->forward(protected_image, torch::tensor(ids).unsqueeze(0));
-    ids.push_back(logits[0][-1].argmax().item<int64_t>());
-  }
-  EXPECT_EQ(std::vector<int64_t>(ids.begin() + 3, ids.end()), (std::vector<int64_t>{40, 41, 42, 43}));
+  auto vlm = victims.at("vlm");
+  // Each target token leads the next-best token by a clear margin of log-probability, so
+  // that no CPU's rounding decides the outcome.
+  std::vector<int64_t> ids = prompt;
+  ids.insert(ids.end(), target.begin(), target.end());
+  auto log_p = vlm->forward(protected_image, torch::tensor(ids).unsqueeze(0))[0].slice(0, 2, 6).log_softmax(1);
+  auto wanted = torch::tensor(target).unsqueeze(1);
+  auto lead = log_p.gather(1, wanted).squeeze(1) - log_p.scatter(1, wanted, -1e9).amax(1);
+  std::printf("refusal: smallest lead of a target token %.2f\n", lead.min().item<double>());
+  EXPECT_GT(lead.min().item<double>(), 1.0);
+  // Greedy decoding after the prompt, on the protected image, now says the target.
+  ids = prompt;
+  for (int k = 0; k < 4; ++k) ids.push_back(vlm->forward(protected_image, torch::tensor(ids).unsqueeze(0))[0][-1].argmax().item<int64_t>());
+  EXPECT_EQ(std::vector<int64_t>(ids.begin() + 3, ids.end()), target);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "tests/support/files.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -33,6 +34,11 @@ std::string read_file(const fs::path& path) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+fs::path victims_dir() {
+  const char* kernels = std::getenv("ATEN_CPU_CAPABILITY");
+  return binary_dir() / "test_victims" / (kernels && *kernels ? kernels : "native");
 }
 
 }  // namespace mf::test

@@ -29,4 +29,9 @@ std::string read_file(const fs::path& path);
 inline fs::path source_dir() { return MF_SOURCE_DIR; }
 inline fs::path binary_dir() { return MF_BINARY_DIR; }
 
+// Where tests cache the victims they train or export: build/test_victims/<kernels>, one
+// folder per ATEN_CPU_CAPABILITY ("native" when unset), because a victim made on one kernel
+// path is not the victim another path would make (scripts/test-kernels.sh runs them all).
+fs::path victims_dir();
+
 }  // namespace mf::test

@@ -23,7 +23,7 @@ std::filesystem::path exported_victim(const std::string& model, const std::strin
   }
   std::string stem = fmt::format("{}_{:x}", model, std::hash<std::string>{}(code + source));
   std::replace(stem.begin(), stem.end(), ':', '_');
-  const fs::path dir = binary_dir() / "test_victims", out = dir / (stem + ".pt");
+  const fs::path dir = victims_dir(), out = dir / (stem + ".pt");
   if (!fs::exists(out)) {
     // Written under a temporary name, then renamed: parallel tests may export the same model.
     fs::create_directories(dir);

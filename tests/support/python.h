@@ -15,7 +15,7 @@ std::string python();
 CommandResult run_tool(const std::string& script, const std::string& args);
 
 // A victim exported by tools/export_victim.py (`source`: --random-init or --weights FILE)
-// into build/test_victims, shared by the test processes and reused until tools/ changes.
+// into victims_dir(), shared by the test processes and reused until tools/ changes.
 std::filesystem::path exported_victim(const std::string& model, const std::string& source);
 
 }  // namespace mf::test

@@ -173,8 +173,9 @@ trainer: {{kind: spam, steps: 150, lr: 0.003, val_every: 0, val_batches: 4, chec
   auto summary = nlohmann::json::parse(test::read_file(dir / "s" / "summary.json"));
   const double clean = summary["metrics"]["val/surrogate/clean_accuracy"], protected_accuracy = summary["metrics"]["val/surrogate/protected_accuracy"];
   std::printf("surrogate accuracy: clean %.3f, protected %.3f, SSIM %.3f\n", clean, protected_accuracy, summary["metrics"]["val/ssim"].get<double>());
-  EXPECT_GT(clean, 0.8);
-  EXPECT_LT(protected_accuracy, clean - 0.3);
+  // Measured 0.20 to 0.22 protected (clean 1.0) on the default, avx2 and avx512 kernels.
+  EXPECT_GT(clean, 0.9);
+  EXPECT_LT(protected_accuracy, 0.5);
   EXPECT_GT(summary["metrics"]["val/ssim"].get<double>(), 0.5);
 }
 

@@ -36,15 +36,16 @@ class MllmWrapper(nn.Module):
 
 def tiny_llava(vocab_size=100, image_size=32):
     """A tiny randomly initialised LLaVA (CLIP vision tower + Llama), for tests. Its weights
-    are drawn 15x wider than Hugging Face's default (std 0.3, not 0.02): at the default the
-    random model's answer hardly depends on the image, and no test could steer it."""
+    are drawn 15x wider than Hugging Face's default (std 0.3, not 0.02), and it is 64 wide:
+    at the default scale, or 32 wide, the random model's answer hardly depends on the image,
+    and whether a test could steer it depended on the CPU's rounding."""
     from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration
 
-    init = 0.3
-    vision = CLIPVisionConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=2,
-                              image_size=image_size, patch_size=8, projection_dim=32, initializer_range=init,
+    init, width = 0.3, 64
+    vision = CLIPVisionConfig(hidden_size=width, intermediate_size=2 * width, num_hidden_layers=2, num_attention_heads=2,
+                              image_size=image_size, patch_size=8, projection_dim=width, initializer_range=init,
                               initializer_factor=init / 0.02)
-    text = LlamaConfig(vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+    text = LlamaConfig(vocab_size=vocab_size, hidden_size=width, intermediate_size=2 * width, num_hidden_layers=2,
                        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=256, initializer_range=init)
     config = LlavaConfig(vision_config=vision, text_config=text, image_token_index=vocab_size - 1,
                          vision_feature_layer=-2, vision_feature_select_strategy="default")

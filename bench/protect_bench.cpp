@@ -10,7 +10,7 @@
 #include "export/twin.h"
 #include "networks/generator.h"
 #include "protect/method.h"
-#include "trainers/pgd.h"
+#include "protection/pgd.h"
 
 #include <ATen/ATen.h>
 #include <torch/torch.h>
@@ -67,7 +67,7 @@ int main(int argc, char** argv) {
   generators.push_back(exported("unet w32 d6", "unet", unet, eps, {}));
   generators.push_back(exported("resnet w16 b2", "resnet", resnet, eps, {}));
   generators.push_back(exported("resnet w16 b2, 1 MP working size", "resnet", resnet, eps, {.work_megapixels = 1}));
-  trainers::Config config;
+  protection::Config config;
   networks::VictimConfig v;
   v.name = "victim";
   v.source = "torchscript";
@@ -77,8 +77,8 @@ int main(int argc, char** argv) {
   l.name = "untargeted_ce";
   l.options = losses::loss_terms().at("untargeted_ce").options();
   config.losses = {l};
-  trainers::Protection protection(config, torch::kCPU);
-  trainers::PgdOptions pgd{.iterations = iterations};
+  protection::Protection protection(config, torch::kCPU);
+  protection::PgdOptions pgd{.iterations = iterations};
 
   std::printf("| photo | PGD, %lld iterations | ", static_cast<long long>(iterations));
   for (const auto& g : generators) std::printf("%s (%.0f GMAC/MP) | ratio | ", g.name.c_str(), g.gmac_per_mp);
@@ -89,7 +89,7 @@ int main(int argc, char** argv) {
     auto x = at::rand({1, 3, h, w});
     const double mp = static_cast<double>(w * h) / 1e6;
     data::Batch b{x, at::full({1}, -1, at::kLong), at::full({1, 4}, -1.0)};
-    const double tp = seconds_of([&] { trainers::pgd_protect(protection, b, eps, pgd, 0); });
+    const double tp = seconds_of([&] { protection::pgd_protect(protection, b, eps, pgd, 0); });
     std::printf("| %.2f MP (%lldx%lld) | %.4f MP/s |", mp, static_cast<long long>(w), static_cast<long long>(h), mp / tp);
     for (auto& g : generators) {
       g.method->perturbation(x.slice(2, 0, 64).slice(3, 0, 64));  // warm-up

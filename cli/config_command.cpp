@@ -6,7 +6,7 @@
 #include "data/builders.h"
 #include "networks/ensemble.h"
 #include "networks/generator.h"
-#include "trainers/config.h"
+#include "protection/config.h"
 
 #include <fstream>
 #include <iostream>
@@ -26,7 +26,7 @@ void add_config_command(CLI::App& app) {
   show->add_option("config", show_args->file, "the YAML config")->required();
   add_overrides(*show, show_args->overrides);
   show->callback([show_args] {
-    const std::string yaml = trainers::to_yaml(trainers::load_config(show_args->file, show_args->overrides));
+    const std::string yaml = protection::to_yaml(protection::load_config(show_args->file, show_args->overrides));
     std::cout << "# resolved by maskforge config show\n" << yaml;
   });
 
@@ -35,7 +35,7 @@ void add_config_command(CLI::App& app) {
   check->add_option("config", check_args->file, "the YAML config")->required();
   add_overrides(*check, check_args->overrides);
   check->callback([check_args] {
-    const auto config = trainers::load_config(check_args->file, check_args->overrides);
+    const auto config = protection::load_config(check_args->file, check_args->overrides);
     const auto device = select_device(config.run.device);
     auto data = data::build_datasets(config.data, static_cast<uint64_t>(config.run.seed));
     std::cout << fmt::format("data       {}: {} training images, {} validation images, {} classes, {} bad files skipped\n",
@@ -52,7 +52,7 @@ void add_config_command(CLI::App& app) {
   auto* schema = config->add_subcommand("schema", "print the Markdown reference of every config key (docs/config.md)");
   schema->add_option("--out", *out, "write to this file instead of standard output");
   schema->callback([out] {
-    const std::string md = trainers::schema_markdown();
+    const std::string md = protection::schema_markdown();
     if (out->empty()) {
       std::cout << md;
       return;

@@ -4,7 +4,7 @@
 #include "core/log.h"
 #include "networks/ensemble.h"
 #include "protect/protect_files.h"
-#include "trainers/config.h"
+#include "protection/config.h"
 
 namespace mf::cli {
 
@@ -41,7 +41,7 @@ void add_protect_command(CLI::App& app) {
     std::unique_ptr<protect::Method> method;
     if (a->method == "pgd") {
       if (a->config.empty()) fail_input("--method pgd needs --config (the victims and losses to protect against)");
-      method = protect::make_pgd(trainers::load_config(a->config, a->overrides), device);
+      method = protect::make_pgd(protection::load_config(a->config, a->overrides), device);
     } else {
       if (a->model.empty()) fail_input("--model is required (an exported generator or UEP), or use --method pgd --config CONFIG");
       method = protect::load_exported(a->model, a->sizes, device);

@@ -22,7 +22,7 @@ void add_train_command(CLI::App& app) {
                 "stop with a checkpoint after this many steps of this invocation (for time-limited jobs; the schedules still follow trainer.steps)")
       ->check(CLI::PositiveNumber);
   c->callback([args] {
-    const auto config = trainers::load_config(args->config, args->overrides);
+    const auto config = protection::load_config(args->config, args->overrides);
     log::set_level(log::parse_level(config.run.log_level));
     // Under torchrun or srun: join the job; rank 0 speaks for it, the others only warn.
     const auto launch = dist::read_launch();

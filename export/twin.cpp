@@ -106,7 +106,7 @@ def forward(self, x):
   return twin;
 }
 
-torch::jit::Module uep_twin(const trainers::UniversalPerturbation& uep, const ExportInfo& info) {
+torch::jit::Module uep_twin(const protection::UniversalPerturbation& uep, const ExportInfo& info) {
   torch::jit::Module twin("MaskforgeUniversalPerturbation");
   twin.register_buffer("delta", uep.delta().detach().clone());
   add_metadata(twin, "uep", "uep", info);

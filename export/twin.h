@@ -11,7 +11,7 @@
 
 #include "losses/eps.h"
 #include "networks/generator.h"
-#include "trainers/universal_perturbation.h"
+#include "protection/universal_perturbation.h"
 
 #include <torch/script.h>
 
@@ -31,7 +31,7 @@ struct ExportInfo {
 };
 
 torch::jit::Module generator_twin(const networks::Generator& generator, const ExportInfo& info);
-torch::jit::Module uep_twin(const trainers::UniversalPerturbation& uep, const ExportInfo& info);
+torch::jit::Module uep_twin(const protection::UniversalPerturbation& uep, const ExportInfo& info);
 
 // Saves `twin` to `out` after checking that it, and the file reloaded with torch::jit::load,
 // agree with `reference` (the trained module, on the same inputs) within `tolerance` on

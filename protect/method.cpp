@@ -38,24 +38,24 @@ class ExportedMethod final : public Method {
 
 class PgdMethod final : public Method {
  public:
-  PgdMethod(const trainers::Config& config, const c10::Device& device)
+  PgdMethod(const protection::Config& config, const c10::Device& device)
       : config_(config), protection_(config_, device),
-        options_(config.trainer.kind == "pgd" ? config.trainer.options.as<trainers::PgdOptions>() : trainers::PgdOptions{}) {}
+        options_(config.trainer.kind == "pgd" ? config.trainer.options.as<protection::PgdOptions>() : protection::PgdOptions{}) {}
   at::Tensor perturbation(const at::Tensor& x) override {
     data::Batch b;
     b.images = x;
     b.labels = at::full({x.size(0)}, -1, x.options().dtype(at::kLong));
     b.face_boxes = at::full({x.size(0), 4}, -1.0, x.options());
-    return trainers::pgd_protect(protection_, b, protection_.eps.value(0), options_, static_cast<uint64_t>(config_.run.seed) + count_++);
+    return protection::pgd_protect(protection_, b, protection_.eps.value(0), options_, static_cast<uint64_t>(config_.run.seed) + count_++);
   }
   std::string describe() const override {
     return fmt::format("per-image PGD ({} iterations, {}, eps {:.1f}/255)", options_.iterations, options_.norm, protection_.eps.value(0) * 255);
   }
 
  private:
-  trainers::Config config_;
-  trainers::Protection protection_;
-  trainers::PgdOptions options_;
+  protection::Config config_;
+  protection::Protection protection_;
+  protection::PgdOptions options_;
   uint64_t count_ = 0;
 };
 
@@ -115,6 +115,6 @@ std::unique_ptr<Method> load_exported(const std::filesystem::path& file, SizeOpt
   return std::make_unique<ExportedMethod>(std::move(module), sizes);
 }
 
-std::unique_ptr<Method> make_pgd(const trainers::Config& config, const c10::Device& device) { return std::make_unique<PgdMethod>(config, device); }
+std::unique_ptr<Method> make_pgd(const protection::Config& config, const c10::Device& device) { return std::make_unique<PgdMethod>(config, device); }
 
 }  // namespace mf::protect

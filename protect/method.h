@@ -2,7 +2,7 @@
 // tiles when the photo is large, or by per-image PGD against a config's victims.
 #pragma once
 
-#include "trainers/pgd.h"
+#include "protection/pgd.h"
 
 #include <torch/script.h>
 
@@ -34,7 +34,7 @@ struct SizeOptions {
 std::unique_ptr<Method> load_exported(const std::filesystem::path& file, SizeOptions sizes, const c10::Device& device);
 // Per-image PGD with the victims, losses, eps and robustness of `config` (trainer options
 // of a `pgd` config, else the defaults).
-std::unique_ptr<Method> make_pgd(const trainers::Config& config, const c10::Device& device);
+std::unique_ptr<Method> make_pgd(const protection::Config& config, const c10::Device& device);
 
 // The perturbation computed tile by tile: tiles of `tile` pixels overlapping by `overlap`,
 // blended with weights that fall linearly to the tile edges, so there are no seams.

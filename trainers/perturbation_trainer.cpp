@@ -2,7 +2,7 @@
 
 #include "core/log.h"
 #include "core/precision.h"
-#include "trainers/protection.h"
+#include "protection/protection.h"
 
 #include <ATen/ATen.h>
 #include <torch/nn/utils/clip_grad.h>
@@ -75,11 +75,11 @@ class PerturbationTrainer final : public Trainer {
   std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers() override { return {{"optimizer", &optimizer_}}; }
 
   void finish(const Metrics& v) override {
-    for (const auto& [name, value] : summary_rows(v)) add_summary(name, value);
+    for (const auto& [name, value] : protection::summary_rows(v)) add_summary(name, value);
   }
 
  private:
-  Protection protection_;
+  protection::Protection protection_;
   std::unique_ptr<PerturbationSource> source_;
   torch::optim::AdamW optimizer_;
 };

@@ -1,7 +1,7 @@
 // The `pgd` trainer: a baseline that learns nothing. Each step protects one batch with
 // per-image PGD and reports the objective's metrics, so its numbers compare directly with
 // a generator's or a universal perturbation's.
-#include "trainers/pgd.h"
+#include "protection/pgd.h"
 #include "trainers/trainer.h"
 #include "trainers/trainer_kinds.h"
 
@@ -12,20 +12,20 @@ namespace {
 
 class PgdTrainer final : public Trainer {
  public:
-  PgdTrainer(const Config& config, std::shared_ptr<dist::Context> dist) : Trainer(config, std::move(dist)), protection_(config, device_), options_(config.trainer.options.as<PgdOptions>()) {}
+  PgdTrainer(const Config& config, std::shared_ptr<dist::Context> dist) : Trainer(config, std::move(dist)), protection_(config, device_), options_(config.trainer.options.as<protection::PgdOptions>()) {}
 
  protected:
   Metrics run_step() override {
     Metrics m;
     last_ = next_batch();
-    last_delta_ = pgd_protect(protection_, last_, protection_.eps.value(state_.step), options_, step_seed(), &m);
+    last_delta_ = protection::pgd_protect(protection_, last_, protection_.eps.value(state_.step), options_, step_seed(), &m);
     m["eps"] = protection_.eps.value(state_.step);
     return average_over_ranks(m);
   }
 
   Metrics validate() override {
     return protection_.validate(data_.val, config_.trainer.val_batches, static_cast<uint64_t>(config_.run.seed),
-                                [&](const data::Batch& b) { return pgd_protect(protection_, b, protection_.eps.value(state_.step), options_, step_seed(1)); });
+                                [&](const data::Batch& b) { return protection::pgd_protect(protection_, b, protection_.eps.value(state_.step), options_, step_seed(1)); });
   }
 
   std::optional<SampleImages> samples() override {
@@ -38,12 +38,12 @@ class PgdTrainer final : public Trainer {
   std::vector<std::pair<std::string, torch::optim::Optimizer*>> optimizers() override { return {}; }
 
   void finish(const Metrics& v) override {
-    for (const auto& [name, value] : summary_rows(v)) add_summary(name, value);
+    for (const auto& [name, value] : protection::summary_rows(v)) add_summary(name, value);
   }
 
  private:
-  Protection protection_;
-  PgdOptions options_;
+  protection::Protection protection_;
+  protection::PgdOptions options_;
   data::Batch last_;
   at::Tensor last_delta_;
 };

@@ -15,7 +15,7 @@ class GeneratorSource final : public PerturbationSource {
               static_cast<double>(generator_->parameter_count()) / 1e6, generator_->macs_per_megapixel() / 1e9);
   }
 
-  std::string name() const override { return "generator"; }
+  std::string name() const override { return protection::kGeneratorModule; }
   torch::nn::Module& module() override { return *generator_; }
   at::Tensor perturb(const at::Tensor& images, const losses::EpsSchedule& eps, int64_t step) override {
     return generator_->forward(images, eps.budget(images, step));

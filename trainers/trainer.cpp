@@ -11,7 +11,7 @@
 #include "data/image_io.h"
 #include "data/random.h"
 #include "networks/ensemble.h"
-#include "trainers/config_diff.h"
+#include "protection/config_diff.h"
 
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
@@ -29,21 +29,6 @@ namespace {
 
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
-
-json to_json(const TrainState& s) {
-  return {{"step", s.step}, {"data_epoch", s.data.epoch}, {"data_batch", s.data.batch}, {"eps", s.eps}, {"best_val", std::isfinite(s.best_val) ? s.best_val : -1.0},
-          {"best_step", s.best_step}};
-}
-
-TrainState from_json(const json& j) {
-  TrainState s;
-  s.step = j.at("step");
-  s.data = {j.at("data_epoch"), j.at("data_batch")};
-  s.eps = j.at("eps");
-  s.best_step = j.at("best_step");
-  s.best_val = s.best_step >= 0 ? j.at("best_val").get<double>() : INFINITY;
-  return s;
-}
 
 std::map<std::string, at::Tensor> rng_states() {
   std::map<std::string, at::Tensor> out{{"cpu", at::detail::getDefaultCPUGenerator().get_state()}};
@@ -80,13 +65,6 @@ std::map<std::string, at::Tensor> unpickle(const std::string& text) {
 
 // In rng.pt, rank 0's states keep their plain names ("cpu", "cuda0"); rank r's are "rank<r>/...".
 std::string rng_prefix(int64_t rank) { return rank == 0 ? "" : fmt::format("rank{}/", rank); }
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 }  // namespace
 
@@ -159,7 +137,7 @@ void Trainer::init_from(const fs::path& path) {
 void Trainer::prepare_run_folder(bool resuming) {
   fs::create_directories(run_dir_ / "samples");
   log::add_file(run_dir_ / "train.log");
-  checkpoints::write_file_atomic(run_dir_ / "config.yaml", to_yaml(config_));
+  checkpoints::write_file_atomic(run_dir_ / "config.yaml", protection::to_yaml(config_));
   if (auto names = data_.train->class_names(); !names.empty()) checkpoints::write_file_atomic(run_dir_ / "classes.json", json(names).dump() + "\n");
   // On resume, the lines logged after the checkpoint belong to work that is redone.
   std::vector<std::string> kept;
@@ -177,16 +155,17 @@ void Trainer::prepare_run_folder(bool resuming) {
 }
 
 void Trainer::resume(const fs::path& dir) {
-  const auto saved = load_config(dir / "config.yaml");
-  if (auto incompatible = incompatible_keys(saved, config_); !incompatible.empty()) {
+  const auto content = protection::read_checkpoint_content(dir);
+  const Config& saved = content.config;
+  if (auto incompatible = protection::incompatible_keys(saved, config_); !incompatible.empty()) {
     fail_input("checkpoint '{}' was made with another architecture; these keys differ: {}", dir.string(), fmt::join(incompatible, ", "));
   }
-  if (auto changed = changed_keys(saved, config_); !changed.empty()) {
+  if (auto changed = protection::changed_keys(saved, config_); !changed.empty()) {
     log::warn("resuming with changed config keys (the run will not equal an uninterrupted one): {}", fmt::join(changed, ", "));
   }
   for (auto& [name, module] : modules()) checkpoints::load_module(*module, dir / (name + ".pt"), name);
   for (auto& [name, optimizer] : optimizers()) checkpoints::load_optimizer(*optimizer, dir / (name + ".pt"));
-  state_ = from_json(json::parse(read_text(dir / "state.json")).at("train_state"));
+  state_ = content.state;
   std::map<std::string, at::Tensor> mine;
   const std::string prefix = rng_prefix(dist_->rank());
   for (auto& [name, state] : checkpoints::load_tensors(dir / "rng.pt")) {
@@ -217,13 +196,11 @@ void Trainer::save_checkpoint(bool milestone) {
     for (auto& [name, state] : unpickle(all_rng[static_cast<size_t>(r)])) rng[rng_prefix(r) + name] = state;
   }
   state_.data = loader_->position();
-  const std::string yaml = to_yaml(config_);
   auto dir = checkpoints_->save(state_.step, [&](const fs::path& tmp) {
     for (auto& [name, module] : modules()) checkpoints::save_module(*module, tmp / (name + ".pt"));
     for (auto& [name, optimizer] : optimizers()) checkpoints::save_optimizer(*optimizer, tmp / (name + ".pt"));
     checkpoints::save_tensors(rng, tmp / "rng.pt");
-    std::ofstream(tmp / "config.yaml") << yaml;
-    std::ofstream(tmp / "state.json") << json{{"train_state", to_json(state_)}, {"config_sha256", checkpoints::sha256(yaml)}}.dump(2) << "\n";
+    protection::write_checkpoint_content(tmp, config_, state_);
   }, milestone);
   log::debug("checkpoint {}", dir.string());
 }
@@ -299,7 +276,7 @@ std::optional<checkpoints::Checkpoint> Trainer::checkpoint_to_resume(const Train
 
 int Trainer::train(const TrainOptions& options) {
   install_stop_handlers();
-  dist_->require_same("config (sha256 of the resolved config)", checkpoints::sha256(to_yaml(config_)));
+  dist_->require_same("config (sha256 of the resolved config)", checkpoints::sha256(protection::to_yaml(config_)));
   // Each rank has its own random stream (rank 0 keeps the single-process one).
   if (dist_->rank() > 0) torch::manual_seed(data::mix(static_cast<uint64_t>(config_.run.seed), static_cast<uint64_t>(dist_->rank())));
   const bool main = dist_->is_main();

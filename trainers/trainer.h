@@ -25,7 +25,7 @@
 #include "core/progress.h"
 #include "data/loader.h"
 #include "losses/term.h"
-#include "trainers/config.h"
+#include "protection/checkpoint_content.h"
 
 #include <nlohmann/json_fwd.hpp>
 #include <torch/nn/module.h>
@@ -41,15 +41,8 @@ namespace mf::trainers {
 
 namespace fs = std::filesystem;
 using losses::Metrics;
-
-// Everything the loop carries from step to step.
-struct TrainState {
-  int64_t step = 0;            // optimizer steps done
-  data::LoaderPosition data;   // the next training batch
-  double eps = 0;              // the ratio controller's eps (scaled epsilon)
-  double best_val = INFINITY;  // lowest validation loss so far, and its step
-  int64_t best_step = -1;
-};
+using protection::Config;
+using protection::TrainState;
 
 struct TrainOptions {
   std::string resume;      // "", "auto" (newest valid checkpoint of the run folder) or a checkpoint path

@@ -1,21 +1,20 @@
 #include "trainers/trainer_kinds.h"
 
 #include "core/dist/context.h"
+#include "core/error.h"
+
+#include <map>
 
 namespace mf::trainers {
 
-const Registry<TrainerBuilder>& trainer_kinds() {
-  static const Registry<TrainerBuilder> registry("trainer", {
-      {"spam", "A SPAM generator over the dataset against the victim ensemble.", options_of<config::NoOptions>(), make_spam_trainer},
-      {"uep", "One universal perturbation shared by every image.", options_of<UepOptions>(), make_uep_trainer},
-      {"pgd", "Per-image projected gradient descent (a baseline, and the strongest protect mode).", options_of<PgdOptions>(), make_pgd_trainer},
-      {"classifier", "Supervised training of a built-in surrogate victim on a labelled dataset.", options_of<ClassifierOptions>(), make_classifier_trainer},
-  });
-  return registry;
-}
-
 std::unique_ptr<Trainer> build_trainer(const Config& config, std::shared_ptr<dist::Context> dist) {
-  return trainer_kinds().at(config.trainer.kind).build(config, dist ? std::move(dist) : std::make_shared<dist::Context>());
+  using Builder = std::unique_ptr<Trainer> (*)(const Config&, std::shared_ptr<dist::Context>);
+  static const std::map<std::string, Builder> builders = {
+      {"spam", make_spam_trainer}, {"uep", make_uep_trainer}, {"pgd", make_pgd_trainer}, {"classifier", make_classifier_trainer}};
+  const std::string& kind = protection::trainer_kinds().at(config.trainer.kind).name;
+  auto it = builders.find(kind);
+  if (it == builders.end()) fail_runtime("trainer kind '{}' is declared but no trainer builds it", kind);
+  return it->second(config, dist ? std::move(dist) : std::make_shared<dist::Context>());
 }
 
 }  // namespace mf::trainers

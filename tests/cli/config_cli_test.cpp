@@ -1,7 +1,7 @@
 // `maskforge config`: the resolved config, overrides, the reference, and bad configs.
 #include "tests/support/files.h"
 #include "tests/support/process.h"
-#include "trainers/config.h"
+#include "protection/config.h"
 
 #include <gtest/gtest.h>
 
@@ -68,10 +68,10 @@ TEST(ConfigCommand, ShowOutputParsesBackToTheSameConfig) {
 TEST(ConfigCommand, RoundTripInProcessKeepsEveryValue) {
   TempDir dir;
   write_file(dir / "a.yaml", kGood);
-  auto a = trainers::load_config(dir / "a.yaml", {"trainer.lr=1/3", "data.hflip=false"});
-  write_file(dir / "b.yaml", trainers::to_yaml(a));
-  auto b = trainers::load_config(dir / "b.yaml");
-  EXPECT_EQ(trainers::to_yaml(a), trainers::to_yaml(b));
+  auto a = protection::load_config(dir / "a.yaml", {"trainer.lr=1/3", "data.hflip=false"});
+  write_file(dir / "b.yaml", protection::to_yaml(a));
+  auto b = protection::load_config(dir / "b.yaml");
+  EXPECT_EQ(protection::to_yaml(a), protection::to_yaml(b));
   EXPECT_EQ(b.trainer.lr, 1.0 / 3);
   EXPECT_FALSE(b.data.hflip);
   EXPECT_EQ(b.victims[1].source_options.as<networks::BuiltinSourceOptions>().arch, "tiny_embedder");
@@ -79,7 +79,7 @@ TEST(ConfigCommand, RoundTripInProcessKeepsEveryValue) {
 
 TEST(ConfigCommand, ReferenceInDocsIsUpToDate) {
   const std::string committed = read_file(source_dir() / "docs" / "config.md");
-  EXPECT_EQ(committed, trainers::schema_markdown())
+  EXPECT_EQ(committed, protection::schema_markdown())
       << "docs/config.md is out of date: run `build/maskforge config schema --out docs/config.md`";
 }
 

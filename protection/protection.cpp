@@ -1,4 +1,4 @@
-#include "trainers/protection.h"
+#include "protection/protection.h"
 
 #include "core/error.h"
 #include "losses/image_ops.h"
@@ -6,7 +6,7 @@
 #include <ATen/ATen.h>
 #include <torch/autograd.h>
 
-namespace mf::trainers {
+namespace mf::protection {
 namespace {
 
 std::vector<at::Tensor> gradients(const at::Tensor& value, const std::vector<at::Tensor>& parameters) {
@@ -101,4 +101,4 @@ std::vector<std::pair<std::string, std::string>> summary_rows(const Metrics& val
   return rows;
 }
 
-}  // namespace mf::trainers
+}  // namespace mf::protection

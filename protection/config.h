@@ -10,13 +10,13 @@
 #include "losses/robustness.h"
 #include "networks/generator_config.h"
 #include "networks/victim_config.h"
-#include "trainers/trainer_config.h"
+#include "protection/trainer_config.h"
 
 #include <filesystem>
 #include <string>
 #include <vector>
 
-namespace mf::trainers {
+namespace mf::protection {
 
 struct Config {
   static constexpr int64_t kFormatVersion = 1;
@@ -59,4 +59,4 @@ std::string to_yaml(const Config& config);
 // The Markdown reference (docs/config.md).
 std::string schema_markdown();
 
-}  // namespace mf::trainers
+}  // namespace mf::protection

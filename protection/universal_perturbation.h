@@ -6,7 +6,7 @@
 
 #include <vector>
 
-namespace mf::trainers {
+namespace mf::protection {
 
 class UniversalPerturbation : public torch::nn::Module {
  public:
@@ -21,4 +21,4 @@ class UniversalPerturbation : public torch::nn::Module {
   at::Tensor delta_;
 };
 
-}  // namespace mf::trainers
+}  // namespace mf::protection

@@ -1,11 +1,11 @@
-#include "trainers/pgd.h"
+#include "protection/pgd.h"
 
 #include "data/random.h"
 
 #include <ATen/ATen.h>
 #include <torch/autograd.h>
 
-namespace mf::trainers {
+namespace mf::protection {
 namespace {
 
 at::Tensor per_image_norm(const at::Tensor& t, double p) { return t.flatten(1).norm(p, 1).clamp_min(1e-12).view({-1, 1, 1, 1}); }
@@ -35,4 +35,4 @@ at::Tensor pgd_protect(Protection& protection, const data::Batch& batch, double 
   return delta.detach();
 }
 
-}  // namespace mf::trainers
+}  // namespace mf::protection

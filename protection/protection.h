@@ -8,11 +8,11 @@
 #include "losses/objective.h"
 #include "losses/robustness.h"
 #include "networks/ensemble.h"
-#include "trainers/config.h"
+#include "protection/config.h"
 
 #include <functional>
 
-namespace mf::trainers {
+namespace mf::protection {
 
 using losses::Metrics;
 
@@ -49,4 +49,4 @@ class Protection {
 // classifier's clean and protected accuracy, the other victims' rates, SSIM and PSNR.
 std::vector<std::pair<std::string, std::string>> summary_rows(const Metrics& validation);
 
-}  // namespace mf::trainers
+}  // namespace mf::protection

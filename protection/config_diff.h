@@ -1,12 +1,12 @@
 // Comparing two run configs key by key, to judge whether a checkpoint fits a config.
 #pragma once
 
-#include "trainers/config.h"
+#include "protection/config.h"
 
 #include <string>
 #include <vector>
 
-namespace mf::trainers {
+namespace mf::protection {
 
 // Keys whose difference changes the shapes a checkpoint holds (the generator, the kind of
 // trainer and its shape options): resuming across them is refused.
@@ -14,4 +14,4 @@ std::vector<std::string> incompatible_keys(const Config& saved, const Config& cu
 // Every other key that differs (run.* excluded): resuming is allowed, but not exact.
 std::vector<std::string> changed_keys(const Config& saved, const Config& current);
 
-}  // namespace mf::trainers
+}  // namespace mf::protection

@@ -1,10 +1,10 @@
-#include "trainers/config.h"
+#include "protection/config.h"
 
 #include "core/config/document.h"
 
 #include <set>
 
-namespace mf::trainers {
+namespace mf::protection {
 
 void Config::validate() const {
   std::set<std::string> names;
@@ -59,4 +59,4 @@ std::string schema_markdown() {
                                  "`--set key.path=value` (list elements by index: `--set victims.0.weight=0.5`).\n");
 }
 
-}  // namespace mf::trainers
+}  // namespace mf::protection

@@ -1,10 +1,10 @@
-#include "trainers/config_diff.h"
+#include "protection/config_diff.h"
 
 #include <yaml-cpp/yaml.h>
 
 #include <map>
 
-namespace mf::trainers {
+namespace mf::protection {
 namespace {
 
 void flatten(const YAML::Node& node, const std::string& path, std::map<std::string, std::string>& out) {
@@ -45,4 +45,4 @@ std::vector<std::string> differing(const Config& a, const Config& b, bool incomp
 std::vector<std::string> incompatible_keys(const Config& saved, const Config& current) { return differing(saved, current, true); }
 std::vector<std::string> changed_keys(const Config& saved, const Config& current) { return differing(saved, current, false); }
 
-}  // namespace mf::trainers
+}  // namespace mf::protection

@@ -4,19 +4,13 @@
 #include "core/config/config.h"
 
 #include <string>
+#include <variant>
 
-namespace mf::dist {
-class Context;
-}  // namespace mf::dist
+namespace mf::protection {
 
-namespace mf::trainers {
-
-class Trainer;
-struct Config;
-using TrainerBuilder = std::function<std::unique_ptr<Trainer>(const Config&, std::shared_ptr<dist::Context>)>;
-
-// The registered trainers (trainers/trainers.cpp).
-const Registry<TrainerBuilder>& trainer_kinds();
+// The trainer kinds a config may name, with their docs and options. Declared here, beside
+// the config; trainers/trainers.cpp builds each (build_trainer).
+const Registry<std::monostate>& trainer_kinds();
 
 struct UepOptions {
   std::vector<int64_t> size = {224, 224};
@@ -94,4 +88,4 @@ struct TrainerConfig {
   }
 };
 
-}  // namespace mf::trainers
+}  // namespace mf::protection

@@ -3,9 +3,9 @@
 // `pgd` trainer's baseline and the strongest mode of `maskforge protect`.
 #pragma once
 
-#include "trainers/protection.h"
+#include "protection/protection.h"
 
-namespace mf::trainers {
+namespace mf::protection {
 
 // Returns delta for the batch within the eps ball (L2: radius eps * sqrt(3 H W), the same
 // root-mean-square budget) and inside the valid pixel range; `metrics` receives the final
@@ -13,4 +13,4 @@ namespace mf::trainers {
 at::Tensor pgd_protect(Protection& protection, const data::Batch& batch, double eps, const PgdOptions& options, uint64_t seed,
                        Metrics* metrics = nullptr);
 
-}  // namespace mf::trainers
+}  // namespace mf::protection

@@ -1,10 +1,10 @@
-#include "trainers/universal_perturbation.h"
+#include "protection/universal_perturbation.h"
 
 #include "core/error.h"
 
 #include <ATen/ATen.h>
 
-namespace mf::trainers {
+namespace mf::protection {
 
 UniversalPerturbation::UniversalPerturbation(const std::vector<int64_t>& size) : Module("UniversalPerturbation") {
   if (size.size() != 2 || size[0] < 1 || size[1] < 1) fail_input("trainer.size: expected [height, width], got {} values", size.size());
@@ -23,4 +23,4 @@ void UniversalPerturbation::project(double eps) {
   delta_.clamp_(-eps, eps);
 }
 
-}  // namespace mf::trainers
+}  // namespace mf::protection

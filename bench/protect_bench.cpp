@@ -9,7 +9,7 @@
 // randomly initialised torchvision ResNet-50: its speed is that of the trained one).
 #include "export/twin.h"
 #include "networks/generator.h"
-#include "protect/method.h"
+#include "protect/exported_model.h"
 #include "protection/pgd.h"
 
 #include <ATen/ATen.h>
@@ -31,10 +31,10 @@ double seconds_of(const std::function<void()>& fn) {
 struct Exported {
   std::string name;
   double gmac_per_mp;
-  std::unique_ptr<protect::Method> method;  // as `maskforge protect` loads it
+  std::unique_ptr<protect::ExportedModel> method;  // as `maskforge protect` loads it
 };
 
-Exported exported(const std::string& name, const std::string& arch, config::Options options, double eps, protect::SizeOptions sizes) {
+Exported exported(const std::string& name, const std::string& arch, config::Options options, double eps, protect::ModelOptions sizes) {
   networks::GeneratorConfig g;
   g.arch = arch;
   g.options = std::move(options);
@@ -42,7 +42,8 @@ Exported exported(const std::string& name, const std::string& arch, config::Opti
   generator->eval();
   const auto file = std::filesystem::temp_directory_path() / ("maskforge_bench_" + arch + ".pt");
   exporting::generator_twin(*generator, {"bench", "", eps, {}}).save(file.string());
-  auto method = protect::load_exported(file, sizes, torch::kCPU);
+  sizes.path = file.string();
+  auto method = protect::load_exported(sizes, torch::kCPU);
   std::filesystem::remove(file);
   return {name, generator->macs_per_megapixel() / 1e9, std::move(method)};
 }

@@ -1,43 +1,65 @@
-// How an image is protected: by an exported model (generator or UEP), run in overlapping
-// tiles when the photo is large, or by per-image PGD against a config's victims.
+// Protection methods: how images become protected images. Each is a kind of the `methods`
+// registry with its own options, named by `maskforge protect --method` and by the
+// `protections` of an evaluation spec:
+//
+//   model     an exported generator or UEP (maskforge export); large photos in tiles
+//   pgd       per-image PGD against a training config's victims, losses and eps
+//   none      the images unchanged (the baseline of every evaluation)
+//   noise, blur, pixelate, dp_pix, dp_blur, krtio   baselines from the literature
+//
+// Keyed and random methods derive their randomness from each image's id (its path relative
+// to the input folder, or its dataset source), so a result is reproducible and K-RTIO can
+// be undone by whoever holds the key.
 #pragma once
 
-#include "protection/pgd.h"
+#include "core/config/config.h"
 
-#include <torch/script.h>
+#include <ATen/core/Tensor.h>
+#include <c10/core/Device.h>
 
-#include <filesystem>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace mf::protect {
 
 class Method {
  public:
   virtual ~Method() = default;
-  // The perturbation for one image [1, 3, H, W] in [0, 1], on the method's device.
-  virtual at::Tensor perturbation(const at::Tensor& x) = 0;
+  // The protected images for x [N, 3, H, W] in [0, 1] on the method's device.
+  virtual at::Tensor protect(const at::Tensor& x, const std::vector<std::string>& ids) = 0;
+  // The originals back from protected images, for methods whose owner can undo them (K-RTIO
+  // with its key, a UEP); others throw an InputError saying why they cannot.
+  virtual at::Tensor decode(const at::Tensor& protected_images, const std::vector<std::string>& ids);
   virtual std::string describe() const = 0;
 };
 
-// How an exported model handles large photos.
-struct SizeOptions {
-  // > 0: photos larger than this run through the model scaled down to it (antialiased), and
-  // the perturbation is scaled back up (bilinear, so it stays within eps). Victims look at
-  // photos resized to a few hundred pixels, so this keeps the protection at a fixed cost.
-  double work_megapixels = 0;
-  int64_t max_megapixels = 8;  // larger images (at the working size) are tiled
-  int64_t tile = 1024;         // tile side in pixels
-  int64_t overlap = 128;       // pixels shared by neighbouring tiles, blended
+// One protection: its kind and options, and a name for reports.
+struct MethodConfig {
+  std::string name;
+  std::string method = "model";
+  config::Options options;
+
+  template <class V>
+  void visit(V& v);
 };
 
-// An exported model; InputError when the file is not a maskforge export.
-std::unique_ptr<Method> load_exported(const std::filesystem::path& file, SizeOptions sizes, const c10::Device& device);
-// Per-image PGD with the victims, losses, eps and robustness of `config` (trainer options
-// of a `pgd` config, else the defaults).
-std::unique_ptr<Method> make_pgd(const protection::Config& config, const c10::Device& device);
+// What building a method needs besides its config.
+struct MethodContext {
+  c10::Device device = c10::kCPU;
+  uint64_t seed = 0;  // for random methods (noise, DP noise); mixed with each image's id
+};
 
-// The perturbation computed tile by tile: tiles of `tile` pixels overlapping by `overlap`,
-// blended with weights that fall linearly to the tile edges, so there are no seams.
-at::Tensor tiled(const at::Tensor& x, int64_t tile, int64_t overlap, const std::function<at::Tensor(const at::Tensor&)>& fn);
+using MethodBuilder = std::function<std::unique_ptr<Method>(const MethodConfig&, const MethodContext&)>;
+const Registry<MethodBuilder>& methods();
+
+template <class V>
+void MethodConfig::visit(V& v) {
+  v("name", name, "the protection's name in reports (default: the method)");
+  v.kind("method", method, options, methods(), "how images are protected");
+}
+
+// The method `config` describes; InputError for bad options (a missing file, a bad key).
+std::unique_ptr<Method> build_method(const MethodConfig& config, const MethodContext& context);
 
 }  // namespace mf::protect

@@ -18,6 +18,7 @@ namespace fs = std::filesystem;
 
 struct Job {
   fs::path source, target;
+  std::string id;  // the path relative to the input folder: keyed methods derive their randomness from it
 };
 
 std::vector<Job> plan(const ProtectOptions& o) {
@@ -31,13 +32,16 @@ std::vector<Job> plan(const ProtectOptions& o) {
       fail_input("--output '{}' is the input folder or inside it; choose a folder outside '{}'", o.output.string(), o.input.string());
     }
     for (auto it = fs::recursive_directory_iterator(input, fs::directory_options::skip_permission_denied); it != fs::recursive_directory_iterator(); ++it) {
-      if (data::has_image_extension(it->path()) && !it->is_directory()) jobs.push_back({it->path(), output / it->path().lexically_relative(input)});
+      if (data::has_image_extension(it->path()) && !it->is_directory()) {
+        const fs::path relative = it->path().lexically_relative(input);
+        jobs.push_back({it->path(), output / relative, relative.generic_string()});
+      }
     }
     std::sort(jobs.begin(), jobs.end(), [](const Job& a, const Job& b) { return a.source < b.source; });
     if (jobs.empty()) fail_input("--input folder '{}' holds no image (.jpg, .jpeg, .png, .bmp, .webp)", o.input.string());
   } else {
     if (!data::has_image_extension(input)) fail_input("--input '{}' is not a .jpg, .jpeg, .png, .bmp or .webp image", o.input.string());
-    jobs.push_back({input, output / input.filename()});
+    jobs.push_back({input, output / input.filename(), input.filename().string()});
   }
   for (const auto& j : jobs) {
     if (fs::weakly_canonical(j.target) == j.source) fail_input("protecting '{}' would overwrite it; choose another --output", j.source.string());
@@ -52,7 +56,7 @@ ProtectSummary protect_files(Method& method, const ProtectOptions& o, const c10:
   fs::create_directories(o.output);
   std::ofstream csv(o.output / "protect.csv");
   csv << "path,width,height,megapixels,ssim,psnr,seconds,status\n";
-  log::info("protecting {} image(s) from '{}' with {}", jobs.size(), o.input.string(), method.describe());
+  log::info("{} {} image(s) from '{}' with {}", o.decode ? "decoding" : "protecting", jobs.size(), o.input.string(), method.describe());
   ProtectSummary s;
   Progress progress("image", static_cast<int64_t>(jobs.size()));
   std::vector<std::string> skipped;
@@ -78,9 +82,11 @@ ProtectSummary protect_files(Method& method, const ProtectOptions& o, const c10:
     if (group.empty()) continue;
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<at::Tensor> images;
-    for (auto& [job, img] : group) images.push_back(img);
+    std::vector<std::string> ids;
+    for (auto& [job, img] : group) images.push_back(img), ids.push_back(job->id);
     at::Tensor x = at::stack(images).to(device);
-    at::Tensor protected_images = (x + method.perturbation(x)).clamp(0, 1).to(at::kCPU);
+    at::Tensor protected_images = (o.decode ? method.decode(x, ids) : method.protect(x, ids)).clamp(0, 1).to(at::kCPU);
+    if (o.decode) s.saturated += (x.eq(0) | x.eq(1)).to(at::kDouble).mean().item<double>() * static_cast<double>(group.size());
     at::Tensor ssim = losses::ssim(protected_images, x.to(at::kCPU)), psnr = losses::psnr(protected_images, x.to(at::kCPU));
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / static_cast<double>(group.size());
     for (size_t i = 0; i < group.size(); ++i) {
@@ -99,7 +105,9 @@ ProtectSummary protect_files(Method& method, const ProtectOptions& o, const c10:
   }
   progress.finish();
   s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (s.images > 0) s.mean_ssim /= static_cast<double>(s.images), s.mean_psnr /= static_cast<double>(s.images);
+  if (s.images > 0) {
+    s.mean_ssim /= static_cast<double>(s.images), s.mean_psnr /= static_cast<double>(s.images), s.saturated /= static_cast<double>(s.images);
+  }
   if (!skipped.empty()) log::warn("{} image(s) skipped:\n  {}", skipped.size(), fmt::join(skipped, "\n  "));
   return s;
 }

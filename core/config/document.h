@@ -20,6 +20,18 @@ void apply_overrides(YAML::Node& root, const std::vector<std::string>& overrides
 // Checks the top-level `version` key against the one format version this build reads.
 void check_version(const YAML::Node& root, const Source& source, int64_t supported);
 
+// Reads a section C (a struct with visit()) from a YAML map: every key checked, unknown keys
+// refused, validate() run.
+template <class C>
+C read(const YAML::Node& root, const Source& source) {
+  C config;
+  Reader reader(root, "", source);
+  config.visit(reader);
+  reader.finish();
+  reader.validate(config);
+  return config;
+}
+
 // Reads a config C (a struct with visit() and kFormatVersion) from a file plus overrides.
 template <class C>
 C load(const std::filesystem::path& file, const std::vector<std::string>& overrides = {}) {
@@ -27,12 +39,7 @@ C load(const std::filesystem::path& file, const std::vector<std::string>& overri
   YAML::Node root = load_yaml_file(file);
   apply_overrides(root, overrides, source);
   check_version(root, source, C::kFormatVersion);
-  C config;
-  Reader reader(root, "", source);
-  config.visit(reader);
-  reader.finish();
-  reader.validate(config);
-  return config;
+  return read<C>(root, source);
 }
 
 }  // namespace mf::config

@@ -2,7 +2,7 @@
 #include "data/image_io.h"
 #include "export/twin.h"
 #include "networks/generator.h"
-#include "protect/method.h"
+#include "protect/exported_model.h"
 #include "tests/support/files.h"
 #include "tests/support/images.h"
 #include "tests/support/process.h"
@@ -149,9 +149,10 @@ TEST(Protect, AWorkingResolutionRunsTheModelSmallAndStaysWithinEps) {
   ASSERT_EQ(run_maskforge("export " + run.string() + " --out " + (dir / "g.pt").string()).exit_code, 0);
   const double eps = 8.0 / 255;  // the default budget of tiny_run
   auto x = data::to_tensor(test::picture(400, 300, 4)).unsqueeze(0);
-  auto perturb = [&](protect::SizeOptions sizes) {
+  auto perturb = [&](protect::ModelOptions sizes) {
     torch::manual_seed(0);  // the U-Net's noise channels
-    return protect::load_exported(dir / "g.pt", sizes, torch::kCPU)->perturbation(x);
+    sizes.path = (dir / "g.pt").string();
+    return protect::load_exported(sizes, torch::kCPU)->perturbation(x);
   };
   auto native = perturb({}), small = perturb({.work_megapixels = 0.03});
   EXPECT_EQ(small.sizes(), x.sizes());

@@ -4,6 +4,7 @@
 #include "core/log.h"
 #include "data/bad_files.h"
 #include "data/builders.h"
+#include "eval/eval_config.h"
 #include "networks/ensemble.h"
 #include "networks/generator.h"
 #include "protection/config.h"
@@ -20,13 +21,16 @@ void add_config_command(CLI::App& app) {
   struct ShowArgs {
     std::string file;
     std::vector<std::string> overrides;
+    bool eval = false;
   };
   auto show_args = std::make_shared<ShowArgs>();
   auto* show = config->add_subcommand("show", "print CONFIG with every default filled in and --set overrides applied");
   show->add_option("config", show_args->file, "the YAML config")->required();
+  show->add_flag("--eval", show_args->eval, "the file is an evaluation spec (maskforge eval)");
   add_overrides(*show, show_args->overrides);
   show->callback([show_args] {
-    const std::string yaml = protection::to_yaml(protection::load_config(show_args->file, show_args->overrides));
+    const std::string yaml = show_args->eval ? config::to_yaml(eval::load_eval_config(show_args->file, show_args->overrides))
+                                             : protection::to_yaml(protection::load_config(show_args->file, show_args->overrides));
     std::cout << "# resolved by maskforge config show\n" << yaml;
   });
 
@@ -48,11 +52,17 @@ void add_config_command(CLI::App& app) {
     std::cout << "\n" << victims.summary();
   });
 
-  auto out = std::make_shared<std::string>();
-  auto* schema = config->add_subcommand("schema", "print the Markdown reference of every config key (docs/config.md)");
-  schema->add_option("--out", *out, "write to this file instead of standard output");
-  schema->callback([out] {
-    const std::string md = protection::schema_markdown();
+  struct SchemaArgs {
+    std::string out;
+    bool eval = false;
+  };
+  auto schema_args = std::make_shared<SchemaArgs>();
+  auto* schema = config->add_subcommand("schema", "print the Markdown reference of every config key (docs/config.md; with --eval, docs/eval.md)");
+  schema->add_option("--out", schema_args->out, "write to this file instead of standard output");
+  schema->add_flag("--eval", schema_args->eval, "the reference of evaluation specs (maskforge eval) instead");
+  schema->callback([schema_args] {
+    const std::string md = schema_args->eval ? eval::eval_schema_markdown() : protection::schema_markdown();
+    const std::string* out = &schema_args->out;
     if (out->empty()) {
       std::cout << md;
       return;

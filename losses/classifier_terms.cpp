@@ -12,7 +12,8 @@ struct UntargetedOptions {
   double cap = 10;
   template <class V>
   void visit(V& v) {
-    v("against", against, "the class to move away from: the clean prediction, or the dataset label", config::one_of({"prediction", "label"}));
+    v("against", against, "the class to move away from: the clean prediction, or the dataset label (the prediction where an image has none)",
+      config::one_of({"prediction", "label"}));
     v("cap", cap, "cross-entropy beyond which an image counts as done (keeps the loss bounded)", config::positive());
   }
 };
@@ -35,11 +36,13 @@ struct CwOptions {
   }
 };
 
-// The class each image is pushed away from: its clean prediction, or its label.
+// The class each image is pushed away from: its clean prediction, or its label (the clean
+// prediction where the label is unknown, as when protecting photos nobody labelled).
 at::Tensor source_classes(StepContext& ctx, networks::Victim& victim, bool use_labels) {
-  if (!use_labels) return ctx.clean(victim).argmax(1);
-  if ((ctx.labels() < 0).any().item<bool>()) fail_input("untargeted_ce with against: label needs a labelled dataset");
-  return ctx.labels();
+  at::Tensor predicted = ctx.clean(victim).argmax(1);
+  if (!use_labels) return predicted;
+  const at::Tensor labels = ctx.labels().to(predicted.device());
+  return at::where(labels >= 0, labels, predicted);
 }
 
 void check_class(int64_t target, const at::Tensor& logits, const std::string& term, const networks::Victim& victim) {

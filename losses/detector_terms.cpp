@@ -1,6 +1,7 @@
 // The adversarial term against face detectors: lower the scores of the boxes that overlap
 // the true face, so the detector no longer finds it.
 #include "losses/family.h"
+#include "losses/image_ops.h"
 
 #include <ATen/ATen.h>
 
@@ -22,16 +23,6 @@ struct SuppressOptions {
   }
 };
 
-// IoU of boxes [N, B, 4] with one box per image [N, 4].
-at::Tensor iou(const at::Tensor& boxes, const at::Tensor& face) {
-  at::Tensor f = face.unsqueeze(1);
-  at::Tensor w = (at::minimum(boxes.select(2, 2), f.select(2, 2)) - at::maximum(boxes.select(2, 0), f.select(2, 0))).clamp_min(0);
-  at::Tensor h = (at::minimum(boxes.select(2, 3), f.select(2, 3)) - at::maximum(boxes.select(2, 1), f.select(2, 1))).clamp_min(0);
-  at::Tensor inter = w * h;
-  auto area = [](const at::Tensor& b) { return (b.select(2, 2) - b.select(2, 0)).clamp_min(0) * (b.select(2, 3) - b.select(2, 1)).clamp_min(0); };
-  return inter / (area(boxes) + area(f) - inter).clamp_min(1e-6);
-}
-
 class DetectionSuppress final : public VictimTerm {
  public:
   DetectionSuppress(const LossConfig& c, const networks::VictimEnsemble& v)
@@ -41,7 +32,7 @@ class DetectionSuppress final : public VictimTerm {
     const at::Tensor& out = ctx.adversarial(victim);
     auto [face, has_face] = faces(ctx, victim);
     at::Tensor boxes = out.slice(2, 0, 4).detach(), scores = out.select(2, 4);
-    at::Tensor overlap = iou(boxes, face).gt(o_.iou).to(scores.dtype()) * has_face.unsqueeze(1);
+    at::Tensor overlap = box_iou(boxes, face).gt(o_.iou).to(scores.dtype()) * has_face.unsqueeze(1);
     at::Tensor weight = overlap;
     if (o_.area_weighted) {
       at::Tensor area = (boxes.select(2, 2) - boxes.select(2, 0)).clamp_min(0) * (boxes.select(2, 3) - boxes.select(2, 1)).clamp_min(0);

@@ -52,6 +52,15 @@ at::Tensor ssim(const at::Tensor& a, const at::Tensor& b, int64_t window, double
   return map.flatten(1).mean(1);
 }
 
+at::Tensor box_iou(const at::Tensor& boxes, const at::Tensor& face) {
+  at::Tensor f = face.unsqueeze(1);
+  at::Tensor w = (at::minimum(boxes.select(2, 2), f.select(2, 2)) - at::maximum(boxes.select(2, 0), f.select(2, 0))).clamp_min(0);
+  at::Tensor h = (at::minimum(boxes.select(2, 3), f.select(2, 3)) - at::maximum(boxes.select(2, 1), f.select(2, 1))).clamp_min(0);
+  at::Tensor inter = w * h;
+  auto area = [](const at::Tensor& b) { return (b.select(2, 2) - b.select(2, 0)).clamp_min(0) * (b.select(2, 3) - b.select(2, 1)).clamp_min(0); };
+  return inter / (area(boxes) + area(f) - inter).clamp_min(1e-6);
+}
+
 at::Tensor psnr(const at::Tensor& a, const at::Tensor& b) {
   at::Tensor mse = (a - b).square().flatten(1).mean(1).clamp_min(1e-10);
   return -10.0 * at::log10(mse);

@@ -24,6 +24,9 @@ at::Tensor gaussian_blur(const at::Tensor& x, int64_t size, double sigma);
 // SSIM per image (mean over channels and pixels) with a Gaussian window, for images in [0, 1].
 at::Tensor ssim(const at::Tensor& a, const at::Tensor& b, int64_t window = 11, double sigma = 1.5);
 
+// IoU of boxes [N, B, 4] (x0, y0, x1, y1) with one box per image [N, 4]: [N, B].
+at::Tensor box_iou(const at::Tensor& boxes, const at::Tensor& face);
+
 // PSNR per image in dB, for images in [0, 1].
 at::Tensor psnr(const at::Tensor& a, const at::Tensor& b);
 

@@ -72,6 +72,18 @@ at::Tensor Victim::preprocess(const at::Tensor& x01) const {
   return (x - mean_) / std_;
 }
 
+std::vector<at::Tensor> Victim::unfreeze() {
+  network_->train();
+  auto parameters = network_->parameters();
+  for (auto& p : parameters) p.requires_grad_(true);
+  return parameters;
+}
+
+void Victim::freeze() {
+  network_->eval();
+  for (auto& p : network_->parameters()) p.requires_grad_(false);
+}
+
 at::Tensor Victim::select_and_check(const c10::IValue& out, int64_t batch) const {
   c10::IValue v = out;
   const std::string& sel = config_.source_options.holds(typeid(TorchscriptSourceOptions))

@@ -24,6 +24,7 @@ class VictimNetwork {
   virtual std::vector<at::Tensor> parameters() = 0;
   virtual void to(const c10::Device& device) = 0;
   virtual void eval() = 0;
+  virtual void train() = 0;
 };
 
 // Token ids of an mllm victim's prompts and refusal targets, made offline with the model's
@@ -53,6 +54,11 @@ class Victim {
   at::Tensor forward(const at::Tensor& x01, const at::Tensor& input_ids);
   // Resize (antialiased) to the input size, then normalise: the network's real input.
   at::Tensor preprocess(const at::Tensor& x01) const;
+
+  // For an attacker who fine-tunes the victim (eval's adaptive attacker): training mode and
+  // gradients for every parameter, which are returned; freeze() undoes it.
+  std::vector<at::Tensor> unfreeze();
+  void freeze();
 
  private:
   at::Tensor select_and_check(const c10::IValue& out, int64_t batch) const;

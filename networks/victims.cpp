@@ -28,6 +28,7 @@ class ScriptNetwork final : public VictimNetwork {
   }
   void to(const c10::Device& device) override { module_.to(device); }
   void eval() override { module_.eval(); }
+  void train() override { module_.train(); }
 
  private:
   torch::jit::Module module_;
@@ -40,6 +41,7 @@ class BuiltinNetwork final : public VictimNetwork {
   std::vector<at::Tensor> parameters() override { return net_->parameters(); }
   void to(const c10::Device& device) override { net_->to(device); }
   void eval() override { net_->eval(); }
+  void train() override { net_->train(); }
 
  private:
   std::shared_ptr<TinyNet> net_;

@@ -24,6 +24,8 @@ apt_packages=(
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   libgloo-dev  # headers only: c10d's ProcessGroupGloo.hpp needs them (core/dist/context.cpp)
 )
+# Tests only: report.html is checked in a real headless browser.
+((want_python)) && apt_packages+=(chromium)
 missing=()
 for p in "${apt_packages[@]}"; do
   [[ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null)" == ii* ]] || missing+=("$p")

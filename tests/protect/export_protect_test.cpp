@@ -143,6 +143,36 @@ TEST(Protect, AFolderKeepsNamesAndSubfoldersSkipsBadFilesAndWritesACsv) {
   EXPECT_LE((out - in).abs().max().item<double>(), 8.0 / 255 + 1.0 / 255);
 }
 
+TEST(Protect, TheOwnerOfAUepRemovesItAndAGeneratorCannotBeRemoved) {
+  test::TempDir dir;
+  // A UEP of the full budget, exported as `maskforge export` does.
+  const double eps = 8.0 / 255;
+  protection::UniversalPerturbation uep({12, 12});
+  {
+    torch::NoGradGuard no_grad;
+    torch::manual_seed(0);
+    uep.parameters()[0].copy_((torch::rand({1, 3, 12, 12}) * 2 - 1) * eps);
+  }
+  exporting::uep_twin(uep, {"u", "", eps, {}}).save((dir / "u.pt").string());
+  test::write_picture(dir / "in" / "a.png", test::picture(40, 30, 1));
+  const std::string model = "protect --model " + (dir / "u.pt").string();
+  ASSERT_EQ(run_maskforge(fmt::format("{} --input {} --output {}", model, (dir / "in").string(), (dir / "p").string())).exit_code, 0);
+  auto r = run_maskforge(fmt::format("{} --mode decode --input {} --output {}", model, (dir / "p").string(), (dir / "d").string()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("possibly clipped"), std::string::npos) << r.output;
+  auto in = data::to_tensor(data::read_image(dir / "in" / "a.png")), p = data::to_tensor(data::read_image(dir / "p" / "a.png")),
+       d = data::to_tensor(data::read_image(dir / "d" / "a.png"));
+  // Where protecting did not clip, decoding returns the original up to 8-bit rounding.
+  auto unclipped = (p > 0) & (p < 1);
+  EXPECT_GT((p - in).abs().max().item<double>(), 4.0 / 255);
+  EXPECT_LE(((d - in).abs() * unclipped).max().item<double>(), 1.0 / 255 + 1e-6);
+  auto spam = tiny_run(dir, "spam");
+  ASSERT_EQ(run_maskforge("export " + spam.string() + " --out " + (dir / "g.pt").string()).exit_code, 0);
+  auto g = run_maskforge(fmt::format("protect --model {} --mode decode --input {} --output {}", (dir / "g.pt").string(), (dir / "p").string(), (dir / "g").string()));
+  EXPECT_EQ(g.exit_code, 2) << g.output;
+  EXPECT_NE(g.output.find("cannot be removed"), std::string::npos) << g.output;
+}
+
 TEST(Protect, AWorkingResolutionRunsTheModelSmallAndStaysWithinEps) {
   test::TempDir dir;
   auto run = tiny_run(dir, "spam");

@@ -4,6 +4,7 @@
 
 #include "data/image_io.h"
 #include "data/random.h"
+#include "protect/methods.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -14,6 +15,8 @@
 
 namespace mf::eval {
 namespace {
+
+using protect::BlurOptions;  // a Gaussian blur's sigma, as the blur protection takes it
 
 struct JpegOptions {
   int64_t quality = 75;
@@ -28,14 +31,6 @@ struct ResizeOptions {
   template <class V>
   void visit(V& v) {
     v("scale", scale, "down by this factor (area averaging), then back up (bilinear)", config::in_range(0.05, 1));
-  }
-};
-
-struct BlurOptions {
-  double sigma = 1.0;
-  template <class V>
-  void visit(V& v) {
-    v("sigma", sigma, "standard deviation of the Gaussian blur in pixels", config::positive());
   }
 };
 

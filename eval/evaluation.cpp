@@ -14,6 +14,7 @@
 #include <ATen/ATen.h>
 
 #include <chrono>
+#include <numeric>
 
 namespace mf::eval {
 

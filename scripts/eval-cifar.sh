@@ -4,23 +4,16 @@
 # (configs/uep_cifar.yaml) and the SPAM generator (configs/spam_cifar.yaml) against RN20 and
 # RN32, then evaluates every protection. Steps whose output exists are skipped.
 #
-#   scripts/eval-cifar.sh [BUILD_DIR]      (after make build or make test)
+#   scripts/eval-cifar.sh [BUILD_DIR] [--set ...]      (after make build or make test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"
-python="${MASKFORGE_CACHE:-$HOME/.cache/maskforge}/venv/bin/python"
-assets=../shared/assets
-
-mkdir -p runs/victims
-for depth in 20 32 44; do
-  [[ -f runs/victims/rn$depth.pt ]] ||
-    "$python" tools/export_victim.py cifar10_resnet$depth --weights "$(ls $assets/weights/cifar10_resnet$depth-*.th)" --out runs/victims/rn$depth.pt
-done
+shift $(( $# > 0 ? 1 : 0 ))
+scripts/cifar-victims.sh
 train_and_export() {  # CONFIG RUN FILE
   [[ -f runs/$2/summary.json ]] || "$build/maskforge" train "$1" --resume auto
   [[ -f runs/$2/export/$3 ]] || "$build/maskforge" export runs/$2 --out runs/$2/export/$3
 }
 train_and_export configs/uep_cifar.yaml uep_cifar uep.ts.pt
 train_and_export configs/spam_cifar.yaml spam_cifar generator.ts.pt
-shift $(( $# > 0 ? 1 : 0 ))
 "$build/maskforge" eval configs/eval_cifar.yaml "$@"

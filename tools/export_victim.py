@@ -9,6 +9,8 @@ MODEL                       kind        weights
   cifar10_resnet20|32|44    classifier  --weights ../shared/assets/weights/cifar10_resnetNN-*.th
   facenet                   embedder    --weights (state dict) or --pretrained vggface2|casia-webface
   mtcnn_pnet                detector    --weights ../shared/assets/weights/mtcnn_pnet.pt
+  mtcnn                     detector    --weights ../shared/assets/weights (the folder with mtcnn_{p,r,o}net.pt):
+                                        the whole cascade, P-Net proposals refined by R-Net and O-Net
   open_clip:<arch>          embedder    --pretrained TAG (open_clip download); open_clip:tiny for tests
   llava:<folder or hub id>  mllm        the folder's weights (--pretrained allows a hub download); llava:tiny for tests
 
@@ -92,6 +94,19 @@ def export_mtcnn_pnet(args):
     return Export(mtcnn.PNetDetector(pnet, size), "detector", size, MTCNN_NORM, extra={"min_face": 20})
 
 
+def export_mtcnn(args):
+    nets = {"pnet": mtcnn.PNet(), "rnet": mtcnn.RNet(), "onet": mtcnn.ONet()}
+    if args.weights:
+        folder = Path(args.weights)
+        if not folder.is_dir():
+            fail(f"mtcnn: --weights must be the folder holding mtcnn_pnet.pt, mtcnn_rnet.pt and mtcnn_onet.pt, not {folder}")
+        for name, net in nets.items():
+            net.load_state_dict(state_dict(str(folder / f"mtcnn_{name}.pt")), strict=True)
+    size = args.input_size or 160
+    detector = mtcnn.CascadeDetector(nets["pnet"], nets["rnet"], nets["onet"], size)
+    return Export(detector, "detector", size, MTCNN_NORM, extra={"min_face": 20, "score": "lowest face probability of P-Net, R-Net and O-Net"})
+
+
 def export_open_clip(arch, args):
     import open_clip
     from open_clip import factory
@@ -140,6 +155,8 @@ def build(name, args):
         return export_facenet(args)
     if family == "mtcnn_pnet":
         return export_mtcnn_pnet(args)
+    if family == "mtcnn":
+        return export_mtcnn(args)
     if family == "open_clip" and arch:
         return export_open_clip(arch, args)
     if family == "llava" and arch:

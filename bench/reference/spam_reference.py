@@ -1,0 +1,267 @@
+"""The eager PyTorch reference of maskforge's `spam` trainer: the same generator
+architectures, victims (the same TorchScript files), data, losses and schedule, written
+plainly, reading the same YAML config. bench/strength.sh trains both and evaluates them
+side by side with `maskforge eval`, so the C++ recipe can never fall behind the ~40 lines
+a researcher would write.
+
+    python spam_reference.py CONFIG.yaml --out generator.ts.pt [--set key.path=value ...]
+
+It supports what the strength configs use: an image_folder dataset, the resnet and unet
+generators, TorchScript victims, the untargeted_ce, cw_margin and logit_margin terms, a
+constant eps, and trainer.{steps, lr, warmup_steps, lr_floor, betas, weight_decay,
+grad_clip}. The output is a TorchScript module with the interface and attributes of a
+`maskforge export`, so `maskforge eval` and `maskforge protect` take it.
+"""
+import argparse
+import json
+import math
+import random
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import yaml
+from PIL import Image
+
+EXTENSIONS = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
+
+
+def number(v):
+    """YAML numbers as maskforge reads them: fractions such as 8/255 allowed."""
+    return float(Fraction(v)) if isinstance(v, str) else float(v)
+
+
+def load_config(path, overrides):
+    config = yaml.safe_load(Path(path).read_text())
+    for item in overrides:
+        key, _, value = item.partition("=")
+        node = config
+        *parents, last = key.split(".")
+        for p in parents:
+            node = node[int(p)] if isinstance(node, list) else node.setdefault(p, {})
+        node[int(last) if isinstance(node, list) else last] = yaml.safe_load(value)
+    return config
+
+
+# --- generators: the layouts of networks/resnet_generator.cpp and unet_generator.cpp -----
+
+def norm_layer(kind, channels):
+    if kind == "instance":
+        return nn.InstanceNorm2d(channels, affine=True)
+    if kind == "batch":
+        return nn.BatchNorm2d(channels)
+    return nn.Identity()
+
+
+class ResnetGenerator(nn.Module):
+    def __init__(self, width, blocks, norm, head_scale):
+        super().__init__()
+        w = width
+        self.stem = nn.Conv2d(3, w, 7, padding=3, padding_mode="reflect")
+        self.stem_norm = norm_layer(norm, w)
+        self.down1, self.down1_norm = nn.Conv2d(w, 2 * w, 3, 2, 1), norm_layer(norm, 2 * w)
+        self.down2, self.down2_norm = nn.Conv2d(2 * w, 4 * w, 3, 2, 1), norm_layer(norm, 4 * w)
+        self.blocks = nn.ModuleList(
+            nn.ModuleList([nn.Conv2d(4 * w, 4 * w, 3, 1, 1), norm_layer(norm, 4 * w), nn.Conv2d(4 * w, 4 * w, 3, 1, 1), norm_layer(norm, 4 * w)])
+            for _ in range(blocks))
+        self.up1, self.up1_norm = nn.Conv2d(4 * w, 2 * w, 3, 1, 1), norm_layer(norm, 2 * w)
+        self.up2, self.up2_norm = nn.Conv2d(2 * w, w, 3, 1, 1), norm_layer(norm, w)
+        self.head = nn.Conv2d(w, 3, 7, padding=3, padding_mode="reflect")
+        with torch.no_grad():
+            self.head.weight.mul_(head_scale)
+            self.head.bias.zero_()
+        self.multiple = 4
+
+    def raw(self, x):
+        h = F.relu(self.stem_norm(self.stem(x)))
+        h = F.relu(self.down1_norm(self.down1(h)))
+        h = F.relu(self.down2_norm(self.down2(h)))
+        for conv1, norm1, conv2, norm2 in self.blocks:
+            h = h + norm2(conv2(F.relu(norm1(conv1(h)))))
+        h = F.relu(self.up1_norm(self.up1(F.interpolate(h, scale_factor=2.0, mode="nearest"))))
+        h = F.relu(self.up2_norm(self.up2(F.interpolate(h, scale_factor=2.0, mode="nearest"))))
+        return self.head(h)
+
+
+class UnetGenerator(nn.Module):
+    def __init__(self, width, depth, norm, head_scale):
+        super().__init__()
+        ch = [width << min(i, 3) for i in range(depth)]
+        self.down = nn.ModuleList()
+        self.conv = nn.ModuleList()
+        self.up = nn.ModuleList()
+        for i in range(depth):
+            self.down.append(nn.Sequential(nn.Conv2d(3 if i == 0 else ch[i - 1], ch[i], 3, 1 if i == 0 else 2, 1, padding_mode="reflect" if i == 0 else "zeros"),
+                                           norm_layer(norm, ch[i]), nn.ReLU()))
+            self.conv.append(nn.Sequential(nn.Conv2d(ch[i], ch[i], 3, 1, 1), norm_layer(norm, ch[i]), nn.ReLU()))
+            if i < depth - 1:
+                self.up.append(nn.Sequential(nn.Conv2d(ch[i + 1] + ch[i], ch[i], 3, 1, 1), norm_layer(norm, ch[i]), nn.ReLU()))
+        self.head = nn.Conv2d(ch[0], 3, 1)
+        with torch.no_grad():
+            self.head.weight.mul_(head_scale)
+            self.head.bias.zero_()
+        self.multiple = 1 << (depth - 1)
+
+    def raw(self, x):
+        skips = []
+        h = x
+        for down, conv in zip(self.down, self.conv):
+            h = conv(down(h))
+            skips.append(h)
+        for i in range(len(self.up) - 1, -1, -1):
+            h = self.up[i](torch.cat([F.interpolate(h, scale_factor=2.0, mode="nearest"), skips[i]], 1))
+        return self.head(h)
+
+
+class Protector(nn.Module):
+    """A trained generator behind the interface of a maskforge export."""
+    maskforge_kind: str
+    arch: str
+    run_name: str
+    config_sha256: str
+    toolkit_version: str
+    eps: float
+
+    def __init__(self, net, eps, arch, run_name):
+        super().__init__()
+        self.net = net
+        self.eps = eps
+        self.maskforge_kind = "generator"
+        self.arch = arch
+        self.run_name = run_name
+        self.config_sha256 = ""
+        self.toolkit_version = "eager reference"
+
+    @torch.jit.export
+    def perturbation(self, x):
+        h, w = x.shape[2], x.shape[3]
+        m = self.net.multiple
+        ph, pw = max((h + m - 1) // m, 2) * m - h, max((w + m - 1) // m, 2) * m - w
+        padded = F.pad(x, [0, pw, 0, ph], mode="reflect" if ph < h and pw < w else "replicate") if ph or pw else x
+        return torch.tanh(self.net.raw(padded)[:, :, :h, :w]) * self.eps
+
+    def forward(self, x):
+        return torch.clamp(x + self.perturbation(x), 0.0, 1.0)
+
+
+# --- victims, data, losses ----------------------------------------------------------------
+
+class Victim(nn.Module):
+    def __init__(self, spec):
+        super().__init__()
+        path = Path(spec["path"])
+        side = json.loads(path.with_suffix(".json").read_text()) if path.with_suffix(".json").exists() else {}
+        self.net = torch.jit.load(str(path)).eval()
+        for p in self.net.parameters():
+            p.requires_grad_(False)
+        self.size = spec.get("input_size") or side.get("input_size", [32, 32])
+        self.register_buffer("mean", torch.tensor(spec.get("mean") or side.get("mean", [0.0] * 3)).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(spec.get("std") or side.get("std", [1.0] * 3)).view(1, 3, 1, 1))
+        self.weight = number(spec.get("weight", 1))
+
+    def forward(self, x):
+        if list(x.shape[2:]) != list(self.size):
+            x = F.interpolate(x, size=self.size, mode="bilinear", align_corners=False, antialias=True)
+        return self.net((x - self.mean) / self.std)
+
+
+def image_folder(root):
+    files = sorted(p for p in Path(root).rglob("*") if p.suffix.lower() in EXTENSIONS)
+    classes = sorted({p.relative_to(root).parts[0] for p in files})
+    images = torch.stack([torch.from_numpy(np.asarray(Image.open(f).convert("RGB"), dtype=np.float32) / 255).permute(2, 0, 1) for f in files])
+    labels = torch.tensor([classes.index(p.relative_to(root).parts[0]) for p in files])
+    return images, labels
+
+
+def adversarial_loss(term, logits, clean_logits, labels):
+    """The adversarial terms of losses/classifier_terms.cpp, per image, to minimise."""
+    name = term["name"]
+    source = labels if term.get("against", "prediction") == "label" else clean_logits.argmax(1)
+    if name == "untargeted_ce":
+        return -F.cross_entropy(logits, source, reduction="none").clamp(max=number(term.get("cap", 10)))
+    own = logits.gather(1, source[:, None]).squeeze(1)
+    others = logits.scatter(1, source[:, None], -1e9).amax(1)
+    if name == "cw_margin":
+        return (own - others).clamp(min=-number(term.get("kappa", 0)))
+    if name == "logit_margin":
+        # own - best other, on log-probabilities, floored at -kappa: no image starves the others
+        lp = logits.log_softmax(1)
+        return (lp.gather(1, source[:, None]).squeeze(1) - lp.scatter(1, source[:, None], -1e9).amax(1)).clamp(min=-number(term.get("kappa", 5)))
+    raise SystemExit(f"spam_reference: loss term {name} is not supported")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("config")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--set", action="append", default=[], dest="overrides")
+    args = parser.parse_args()
+    c = load_config(args.config, args.overrides)
+    seed = int(c.get("run", {}).get("seed", 0))
+    torch.manual_seed(seed)
+    random.seed(seed)
+
+    data, g, t = c["data"], c.get("generator", {}), c["trainer"]
+    images, labels = image_folder(data["root"])
+    victims = [Victim(v) for v in c["victims"]]
+    terms = [l for l in c["losses"] if l["name"] in ("untargeted_ce", "cw_margin", "logit_margin")]
+    eps = number(c.get("eps", {}).get("value", 8 / 255))
+    arch, norm = g.get("arch", "resnet"), g.get("norm", "instance")
+    head_scale = number(g.get("head_scale", 0.01))
+    if arch == "resnet":
+        net = ResnetGenerator(int(g.get("width", 32)), int(g.get("blocks", 4)), norm, head_scale)
+    else:
+        net = UnetGenerator(int(g.get("width", 16)), int(g.get("depth", 4)), norm, head_scale)
+    protector = Protector(net, eps, arch, c.get("run", {}).get("name", Path(args.config).stem) + " (eager reference)")
+
+    steps, lr, warmup = int(t.get("steps", 1000)), number(t.get("lr", 1e-3)), int(t.get("warmup_steps", 0))
+    floor = number(t.get("lr_floor", 0))
+    betas = tuple(number(b) for b in t.get("betas", [0.9, 0.999]))
+    optimizer = torch.optim.AdamW(net.parameters(), lr=lr, betas=betas, weight_decay=number(t.get("weight_decay", 0)))
+    batch = int(data.get("batch_size", 16))
+    order, cursor = [], 0
+    start = time.time()
+    for step in range(steps):
+        # linear warm-up, then cosine decay from lr to lr * lr_floor
+        if step < warmup:
+            rate = lr * (step + 1) / warmup
+        else:
+            progress = min((step - warmup) / max(1, steps - warmup), 1.0)
+            rate = lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
+        for group in optimizer.param_groups:
+            group["lr"] = rate
+        if cursor + batch > len(order):
+            order, cursor = torch.randperm(len(images)).tolist(), 0
+        idx = order[cursor:cursor + batch]
+        cursor += batch
+        x, y = images[idx], labels[idx]
+        if data.get("hflip", True):
+            flip = torch.rand(len(idx)) < 0.5
+            x = torch.where(flip[:, None, None, None], x.flip(3), x)
+        net.train()
+        adv = protector(x)
+        loss = 0
+        for v in victims:
+            with torch.no_grad():
+                clean = v(x)
+            logits = v(adv)
+            for term in terms:
+                loss = loss + number(term.get("weight", 1)) * v.weight * adversarial_loss(term, logits, clean, y).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        if number(t.get("grad_clip", 0)) > 0:
+            nn.utils.clip_grad_norm_(net.parameters(), number(t["grad_clip"]))
+        optimizer.step()
+        if (step + 1) % 50 == 0 or step + 1 == steps:
+            print(f"step {step + 1}/{steps} loss {loss.item():.4f} lr {rate:.2e} {(step + 1) / (time.time() - start):.2f} step/s", flush=True)
+    net.eval()
+    torch.jit.script(protector).save(args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

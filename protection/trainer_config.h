@@ -50,6 +50,8 @@ struct TrainerConfig {
   config::Options options;
   int64_t steps = 1000;
   double lr = 1e-3;
+  double lr_floor = 0.0;
+  std::vector<double> betas = {0.9, 0.999};
   double weight_decay = 0.0;
   int64_t warmup_steps = 0;
   double grad_clip = 0.0;
@@ -70,6 +72,8 @@ struct TrainerConfig {
     v.kind("kind", kind, options, trainer_kinds(), "what is trained");
     v("steps", steps, "optimizer steps", config::at_least(1));
     v("lr", lr, "peak learning rate (AdamW)", config::positive());
+    v("lr_floor", lr_floor, "where the cosine decay ends, as a fraction of lr: 0 decays to zero, 1 keeps lr constant", config::fraction());
+    v("betas", betas, "AdamW's beta1 and beta2 (decay of the gradient's first and second moments)", config::in_range(0, 0.9999));
     v("weight_decay", weight_decay, "AdamW weight decay", config::non_negative());
     v("warmup_steps", warmup_steps, "linear warm-up steps before the cosine decay", config::non_negative());
     v("grad_clip", grad_clip, "clip the global gradient norm to this; 0 turns clipping off", config::non_negative());
@@ -85,6 +89,9 @@ struct TrainerConfig {
     v("checkpoint_minutes", checkpoint_minutes, "also checkpoint when this many minutes passed since the last; 0 turns it off", config::non_negative());
     v("keep_last", keep_last, "committed checkpoints kept (milestones are kept too)", config::at_least(2));
     v("milestone_every", milestone_every, "steps between milestone checkpoints, never pruned; 0: none", config::non_negative());
+  }
+  void validate() const {
+    if (betas.size() != 2) throw config::FieldError("betas", fmt::format("expected [beta1, beta2], got {} values", betas.size()));
   }
 };
 

@@ -24,7 +24,7 @@ class ClassifierTrainer final : public Trainer {
       : Trainer(config, std::move(dist)),
         classes_(static_cast<int64_t>(data_.train->class_names().size())),
         net_(networks::make_builtin(config.trainer.options.as<protection::ClassifierOptions>().arch, classes_, classes_)),
-        optimizer_(std::vector<at::Tensor>{}, torch::optim::AdamWOptions(config.trainer.lr).weight_decay(config.trainer.weight_decay)) {
+        optimizer_(std::vector<at::Tensor>{}, adamw_options(config.trainer)) {
     if (classes_ < 2) fail_input("trainer.kind classifier needs a labelled dataset with at least 2 classes; '{}' has {}", config.data.dataset, classes_);
     net_->to(device_);
     optimizer_.add_param_group(torch::optim::OptimizerParamGroup(net_->parameters()));

@@ -17,7 +17,7 @@ class PerturbationTrainer final : public Trainer {
       : Trainer(config, std::move(dist)),
         protection_(config, device_),
         source_(make_source()),
-        optimizer_(std::vector<at::Tensor>{}, torch::optim::AdamWOptions(config.trainer.lr).weight_decay(config.trainer.weight_decay)) {
+        optimizer_(std::vector<at::Tensor>{}, adamw_options(config.trainer)) {
     source_->module().to(device_);
     optimizer_.add_param_group(torch::optim::OptimizerParamGroup(source_->module().parameters()));
     state_.eps = protection_.eps.controlled();

@@ -82,7 +82,11 @@ double Trainer::learning_rate() const {
   const double step = static_cast<double>(state_.step);
   if (step < t.warmup_steps) return t.lr * (step + 1) / static_cast<double>(t.warmup_steps);
   const double progress = (step - t.warmup_steps) / std::max<double>(1, static_cast<double>(t.steps - t.warmup_steps));
-  return t.lr * 0.5 * (1 + std::cos(std::numbers::pi * std::min(progress, 1.0)));
+  return t.lr * (t.lr_floor + (1 - t.lr_floor) * 0.5 * (1 + std::cos(std::numbers::pi * std::min(progress, 1.0))));
+}
+
+torch::optim::AdamWOptions adamw_options(const protection::TrainerConfig& t) {
+  return torch::optim::AdamWOptions(t.lr).betas({t.betas[0], t.betas[1]}).weight_decay(t.weight_decay);
 }
 
 void Trainer::apply_learning_rate(torch::optim::Optimizer& optimizer) const {

@@ -29,6 +29,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 #include <torch/nn/module.h>
+#include <torch/optim/adamw.h>
 #include <torch/optim/optimizer.h>
 
 #include <filesystem>
@@ -90,7 +91,7 @@ class Trainer {
   Metrics accumulate(const std::function<Metrics(int64_t micro)>& micro_step);
   // Each metric's mean over the ranks.
   Metrics average_over_ranks(const Metrics& metrics) const;
-  // The learning rate of the current step: linear warm-up, then cosine decay to zero.
+  // The learning rate of the current step: linear warm-up, then cosine decay to lr_floor.
   double learning_rate() const;
   // Sets every parameter group of `optimizer` to the current learning rate.
   void apply_learning_rate(torch::optim::Optimizer& optimizer) const;
@@ -126,6 +127,9 @@ class Trainer {
   std::vector<std::pair<std::string, std::string>> summary_;
   int64_t images_ = 0;
 };
+
+// AdamW with the trainer section's learning rate, betas and weight decay.
+torch::optim::AdamWOptions adamw_options(const protection::TrainerConfig& trainer);
 
 // The trainer `config` names, built and wired; `dist` null for a single process.
 std::unique_ptr<Trainer> build_trainer(const Config& config, std::shared_ptr<dist::Context> dist = nullptr);

@@ -57,7 +57,19 @@ def norm_layer(kind, channels):
     return nn.Identity()
 
 
+class ResidualBlock(nn.Module):
+    def __init__(self, channels, norm):
+        super().__init__()
+        self.conv1, self.norm1 = nn.Conv2d(channels, channels, 3, 1, 1), norm_layer(norm, channels)
+        self.conv2, self.norm2 = nn.Conv2d(channels, channels, 3, 1, 1), norm_layer(norm, channels)
+
+    def forward(self, h):
+        return h + self.norm2(self.conv2(F.relu(self.norm1(self.conv1(h)))))
+
+
 class ResnetGenerator(nn.Module):
+    multiple: int
+
     def __init__(self, width, blocks, norm, head_scale):
         super().__init__()
         w = width
@@ -65,9 +77,7 @@ class ResnetGenerator(nn.Module):
         self.stem_norm = norm_layer(norm, w)
         self.down1, self.down1_norm = nn.Conv2d(w, 2 * w, 3, 2, 1), norm_layer(norm, 2 * w)
         self.down2, self.down2_norm = nn.Conv2d(2 * w, 4 * w, 3, 2, 1), norm_layer(norm, 4 * w)
-        self.blocks = nn.ModuleList(
-            nn.ModuleList([nn.Conv2d(4 * w, 4 * w, 3, 1, 1), norm_layer(norm, 4 * w), nn.Conv2d(4 * w, 4 * w, 3, 1, 1), norm_layer(norm, 4 * w)])
-            for _ in range(blocks))
+        self.blocks = nn.Sequential(*[ResidualBlock(4 * w, norm) for _ in range(blocks)])
         self.up1, self.up1_norm = nn.Conv2d(4 * w, 2 * w, 3, 1, 1), norm_layer(norm, 2 * w)
         self.up2, self.up2_norm = nn.Conv2d(2 * w, w, 3, 1, 1), norm_layer(norm, w)
         self.head = nn.Conv2d(w, 3, 7, padding=3, padding_mode="reflect")
@@ -76,44 +86,60 @@ class ResnetGenerator(nn.Module):
             self.head.bias.zero_()
         self.multiple = 4
 
-    def raw(self, x):
+    def forward(self, x):
         h = F.relu(self.stem_norm(self.stem(x)))
         h = F.relu(self.down1_norm(self.down1(h)))
-        h = F.relu(self.down2_norm(self.down2(h)))
-        for conv1, norm1, conv2, norm2 in self.blocks:
-            h = h + norm2(conv2(F.relu(norm1(conv1(h)))))
+        h = self.blocks(F.relu(self.down2_norm(self.down2(h))))
         h = F.relu(self.up1_norm(self.up1(F.interpolate(h, scale_factor=2.0, mode="nearest"))))
         h = F.relu(self.up2_norm(self.up2(F.interpolate(h, scale_factor=2.0, mode="nearest"))))
         return self.head(h)
 
 
+class UnetLevel(nn.Module):
+    def __init__(self, inputs, channels, stride, norm):
+        super().__init__()
+        self.down = nn.Conv2d(inputs, channels, 3, stride, 1, padding_mode="reflect" if stride == 1 else "zeros")
+        self.down_norm = norm_layer(norm, channels)
+        self.conv, self.conv_norm = nn.Conv2d(channels, channels, 3, 1, 1), norm_layer(norm, channels)
+
+    def forward(self, x):
+        return F.relu(self.conv_norm(self.conv(F.relu(self.down_norm(self.down(x))))))
+
+
+class UnetUp(nn.Module):
+    def __init__(self, inputs, channels, norm):
+        super().__init__()
+        self.up, self.up_norm = nn.Conv2d(inputs, channels, 3, 1, 1), norm_layer(norm, channels)
+
+    def forward(self, h, skip):
+        return F.relu(self.up_norm(self.up(torch.cat([F.interpolate(h, scale_factor=2.0, mode="nearest"), skip], 1))))
+
+
 class UnetGenerator(nn.Module):
+    multiple: int
+
     def __init__(self, width, depth, norm, head_scale):
         super().__init__()
         ch = [width << min(i, 3) for i in range(depth)]
-        self.down = nn.ModuleList()
-        self.conv = nn.ModuleList()
-        self.up = nn.ModuleList()
-        for i in range(depth):
-            self.down.append(nn.Sequential(nn.Conv2d(3 if i == 0 else ch[i - 1], ch[i], 3, 1 if i == 0 else 2, 1, padding_mode="reflect" if i == 0 else "zeros"),
-                                           norm_layer(norm, ch[i]), nn.ReLU()))
-            self.conv.append(nn.Sequential(nn.Conv2d(ch[i], ch[i], 3, 1, 1), norm_layer(norm, ch[i]), nn.ReLU()))
-            if i < depth - 1:
-                self.up.append(nn.Sequential(nn.Conv2d(ch[i + 1] + ch[i], ch[i], 3, 1, 1), norm_layer(norm, ch[i]), nn.ReLU()))
+        self.levels = nn.ModuleList([UnetLevel(3 if i == 0 else ch[i - 1], ch[i], 1 if i == 0 else 2, norm) for i in range(depth)])
+        # The decoder, deepest level first.
+        self.ups = nn.ModuleList([UnetUp(ch[i + 1] + ch[i], ch[i], norm) for i in range(depth - 2, -1, -1)])
         self.head = nn.Conv2d(ch[0], 3, 1)
         with torch.no_grad():
             self.head.weight.mul_(head_scale)
             self.head.bias.zero_()
         self.multiple = 1 << (depth - 1)
 
-    def raw(self, x):
-        skips = []
+    def forward(self, x):
+        skips: list[torch.Tensor] = []
         h = x
-        for down, conv in zip(self.down, self.conv):
-            h = conv(down(h))
+        for level in self.levels:
+            h = level(h)
             skips.append(h)
-        for i in range(len(self.up) - 1, -1, -1):
-            h = self.up[i](torch.cat([F.interpolate(h, scale_factor=2.0, mode="nearest"), skips[i]], 1))
+        k = len(skips) - 2
+        for up in self.ups:
+            h = up(h, skips[k])
+            k -= 1
         return self.head(h)
 
 
@@ -126,9 +152,12 @@ class Protector(nn.Module):
     toolkit_version: str
     eps: float
 
-    def __init__(self, net, eps, arch, run_name):
+    def __init__(self, net, eps, arch, run_name, universal):
         super().__init__()
         self.net = net
+        # A learned position-specific pattern added before the tanh, resized to each image: a
+        # fully convolutional net cannot place a pattern by position, a universal one can.
+        self.universal = nn.Parameter(torch.zeros(1, 3, universal[0], universal[1]) if universal else torch.zeros(1, 3, 1, 1), requires_grad=bool(universal))
         self.eps = eps
         self.maskforge_kind = "generator"
         self.arch = arch
@@ -142,7 +171,8 @@ class Protector(nn.Module):
         m = self.net.multiple
         ph, pw = max((h + m - 1) // m, 2) * m - h, max((w + m - 1) // m, 2) * m - w
         padded = F.pad(x, [0, pw, 0, ph], mode="reflect" if ph < h and pw < w else "replicate") if ph or pw else x
-        return torch.tanh(self.net.raw(padded)[:, :, :h, :w]) * self.eps
+        u = F.interpolate(self.universal, size=[h, w], mode="bilinear", align_corners=False)
+        return torch.tanh(self.net(padded)[:, :, :h, :w] + u) * self.eps
 
     def forward(self, x):
         return torch.clamp(x + self.perturbation(x), 0.0, 1.0)
@@ -216,12 +246,13 @@ def main():
         net = ResnetGenerator(int(g.get("width", 32)), int(g.get("blocks", 4)), norm, head_scale)
     else:
         net = UnetGenerator(int(g.get("width", 16)), int(g.get("depth", 4)), norm, head_scale)
-    protector = Protector(net, eps, arch, c.get("run", {}).get("name", Path(args.config).stem) + " (eager reference)")
+    protector = Protector(net, eps, arch, c.get("run", {}).get("name", Path(args.config).stem) + " (eager reference)", g.get("universal", []))
 
     steps, lr, warmup = int(t.get("steps", 1000)), number(t.get("lr", 1e-3)), int(t.get("warmup_steps", 0))
     floor = number(t.get("lr_floor", 0))
     betas = tuple(number(b) for b in t.get("betas", [0.9, 0.999]))
-    optimizer = torch.optim.AdamW(net.parameters(), lr=lr, betas=betas, weight_decay=number(t.get("weight_decay", 0)))
+    optimizer = torch.optim.AdamW([{"params": net.parameters()}, {"params": [protector.universal], "scale": number(t.get("universal_lr_scale", 1))}],
+                                  lr=lr, betas=betas, weight_decay=number(t.get("weight_decay", 0)))
     batch = int(data.get("batch_size", 16))
     order, cursor = [], 0
     start = time.time()
@@ -233,7 +264,7 @@ def main():
             progress = min((step - warmup) / max(1, steps - warmup), 1.0)
             rate = lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
         for group in optimizer.param_groups:
-            group["lr"] = rate
+            group["lr"] = rate * group.get("scale", 1)
         if cursor + batch > len(order):
             order, cursor = torch.randperm(len(images)).tolist(), 0
         idx = order[cursor:cursor + batch]
@@ -254,7 +285,7 @@ def main():
         optimizer.zero_grad()
         loss.backward()
         if number(t.get("grad_clip", 0)) > 0:
-            nn.utils.clip_grad_norm_(net.parameters(), number(t["grad_clip"]))
+            nn.utils.clip_grad_norm_(protector.parameters(), number(t["grad_clip"]))
         optimizer.step()
         if (step + 1) % 50 == 0 or step + 1 == steps:
             print(f"step {step + 1}/{steps} loss {loss.item():.4f} lr {rate:.2e} {(step + 1) / (time.time() - start):.2f} step/s", flush=True)

@@ -2,7 +2,9 @@
 // CIFAR-10 ResNets keep their accuracy through maskforge's own data pipeline.
 #include "data/builders.h"
 #include "data/dataset_options.h"
+#include "data/image_io.h"
 #include "data/loader.h"
+#include "losses/image_ops.h"
 #include "networks/victim.h"
 #include "tests/support/files.h"
 #include "tests/support/images.h"
@@ -67,6 +69,7 @@ INSTANTIATE_TEST_SUITE_P(Tools, ExportedVictims,
                                            Exported{"facenet", "embedder", {2, 512}},
                                            Exported{"open_clip:tiny", "embedder", {2, 32}},
                                            Exported{"mtcnn_pnet", "detector", {2, -1, 5}},
+                                           Exported{"mtcnn", "detector", {2, 16, 5}},
                                            Exported{"llava:tiny", "mllm", {2, 5, 100}}),
                          [](const auto& info) {
                            std::string n = info.param.model;
@@ -145,6 +148,44 @@ TEST_P(RealCifarResnets, ReachTheirAccuracyOnTheRealTestImages) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Assets, RealCifarResnets, ::testing::Values("cifar10_resnet20", "cifar10_resnet32", "cifar10_resnet44"));
+
+// The whole cascade, exported by the tool from the real weights, finds the faces that
+// facenet-pytorch's MTCNN (the reference implementation, same weights) finds.
+TEST(RealMtcnn, TheCascadeFindsTheFacesOfTheReferenceImplementation) {
+  const fs::path assets = test::assets_dir();
+  if (assets.empty() || test::python().empty()) GTEST_SKIP() << "needs ../shared/assets and the Python virtualenv";
+  auto file = test::exported_victim("mtcnn", "--weights " + (assets / "weights").string());
+  auto victim = build_victim(resolve_victim(config_of(file, "detector")), torch::kCPU);
+  std::vector<fs::path> faces;
+  for (const auto& f : fs::recursive_directory_iterator(assets / "faces" / "lfw_subset")) {
+    if (f.path().filename().string().ends_with("_0001.jpg")) faces.push_back(f.path());
+  }
+  std::sort(faces.begin(), faces.end());
+  std::string list;
+  for (const auto& f : faces) list += "'" + f.string() + "', ";
+  auto reference = test::run_command(fmt::format("'{}' -c \"import warnings; warnings.simplefilter('ignore')\n"
+                                                 "from PIL import Image; from facenet_pytorch import MTCNN\n"
+                                                 "m = MTCNN(min_face_size=20, thresholds=[0.6, 0.7, 0.7], device='cpu')\n"
+                                                 "for f in [{}]:\n"
+                                                 "  b, p = m.detect(Image.open(f).convert('RGB'))\n"
+                                                 "  print(*b[0])\" 2>&1",
+                                                 test::python(), list));
+  ASSERT_EQ(reference.exit_code, 0) << reference.output;
+  std::istringstream boxes(reference.output);
+  torch::NoGradGuard no_grad;
+  for (const auto& f : faces) {
+    auto x = data::to_tensor(data::read_image(f)).unsqueeze(0);  // 250x250
+    auto out = victim->forward(x)[0];                               // boxes in the 160x160 input
+    auto best = out[out.select(1, 4).argmax()];
+    std::vector<float> r(4);
+    for (auto& v : r) boxes >> v;
+    auto theirs = torch::tensor(r).view({1, 4}) * (160.0 / 250);
+    const double iou = losses::box_iou(best.slice(0, 0, 4).view({1, 1, 4}), theirs)[0][0].item<double>();
+    EXPECT_GT(best[4].item<double>(), 0.9) << f;
+    EXPECT_GT(iou, 0.7) << f;
+  }
+  EXPECT_LT(victim->forward(torch::full({1, 3, 250, 250}, 0.5)).select(2, 4).max().item<double>(), 0.1);  // no face in grey
+}
 
 }  // namespace
 }  // namespace mf::networks

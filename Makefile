@@ -13,7 +13,9 @@ test:
 	@cmake --build $(BUILD) -j $(JOBS)
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-demo: build
+demo:
+	@scripts/setup.sh --python $(BUILD)
+	@cmake --build $(BUILD) -j $(JOBS)
 	@scripts/demo.sh $(BUILD)
 
 clean:

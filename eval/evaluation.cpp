@@ -107,6 +107,7 @@ EvalResult evaluate(const EvalConfig& config) {
   EvalResult result;
   auto loader = new_loader();
   const int64_t batches = loader->batches_per_epoch();
+  const int64_t samples_per_batch = (config.report.samples + batches - 1) / std::max<int64_t>(batches, 1);
   Progress progress("batch", batches);
   for (int64_t bi = 0; bi < batches; ++bi) {
     const data::Batch clean = loader->next().to(device);
@@ -119,9 +120,15 @@ EvalResult evaluate(const EvalConfig& config) {
         for (auto& v : list) v.probe->reference(clean);
       }
     }
-    const bool sample = bi == 0;
-    const int64_t keep = std::min<int64_t>(config.report.samples, clean.images.size(0));
-    if (sample) result.samples.original = clean.images.slice(0, 0, keep).to(at::kCPU);
+    // The report's samples come from every batch (image folders are sorted by class).
+    const int64_t taken = result.samples.original.defined() ? result.samples.original.size(0) : 0;
+    const int64_t keep = std::min({samples_per_batch, config.report.samples - taken, clean.images.size(0)});
+    const bool sample = keep > 0;
+    auto add_sample = [&](at::Tensor& into, const at::Tensor& batch) {
+      at::Tensor rows = batch.slice(0, 0, keep).to(at::kCPU);
+      into = into.defined() ? at::cat({into, rows}) : rows;
+    };
+    if (sample) add_sample(result.samples.original, clean.images);
     for (size_t pi = 0; pi < np; ++pi) {
       const std::string& pname = config.protections[pi].name;
       const auto t0 = std::chrono::steady_clock::now();
@@ -130,11 +137,11 @@ EvalResult evaluate(const EvalConfig& config) {
       megapixels[pi] += static_cast<double>(y.size(0) * y.size(2) * y.size(3)) / 1e6;
       at::NoGradGuard no_grad;
       meter.add(y, clean.images, quality[pi]);
-      if (sample) result.samples.protected_images[pname] = y.slice(0, 0, keep).to(at::kCPU);
+      if (sample) add_sample(result.samples.protected_images[pname], y);
       for (size_t ci = 0; ci < nc; ++ci) {
         const auto& c = config.countermeasures[ci];
         const at::Tensor seen = countermeasures().at(c.kind).build(y, c, data::mix(seed, static_cast<uint64_t>(bi), ci));
-        if (sample) result.samples.after_countermeasure[{pname, c.name}] = seen.slice(0, 0, keep).to(at::kCPU);
+        if (sample) add_sample(result.samples.after_countermeasure[{pname, c.name}], seen);
         for (auto& v : victims) v.probe->measure(seen, clean, tallies[{pi, ci, v.info.name}]);
         if (auto it = adapted.find(pname); it != adapted.end()) {
           for (auto& v : it->second) v.probe->measure(seen, clean, tallies[{pi, ci, v.info.name}]);

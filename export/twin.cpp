@@ -66,12 +66,13 @@ std::string script_budget(const ExportInfo& info) {
     hi = {cap} / torch.amin(std, [2, 3], True)
     for i in range(50):
         mid = (lo + hi) / 2
-        above = torch.mean(torch.clamp(std * mid, max={cap}), [2, 3], True) > 1
+        above = torch.mean(torch.clamp(std * mid, max={cap}), [2, 3], True) > {mean}
         hi = torch.where(above, mid, hi)
         lo = torch.where(above, lo, mid)
     return torch.clamp(std * hi, max={cap}) * self.eps
 )",
-                     fmt::arg("pad", (o.window | 1) / 2), fmt::arg("k", o.window | 1), fmt::arg("cap", fmt::format("{:.17g}", o.max_factor)));
+                     fmt::arg("pad", (o.window | 1) / 2), fmt::arg("k", o.window | 1), fmt::arg("cap", fmt::format("{:.17g}", o.max_factor)),
+                     fmt::arg("mean", fmt::format("{:.17g}", o.mean)));
 }
 
 }  // namespace

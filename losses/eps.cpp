@@ -58,7 +58,7 @@ double ramp(const EpsConfig& c, int64_t step, bool cosine) {
   return o.start + (o.end - o.start) * f;
 }
 
-// Local standard deviation of luminance, normalised to mean 1 per image and capped.
+// Local standard deviation of luminance, scaled to the configured mean per image and capped.
 at::Tensor texture_budget(const at::Tensor& x, double eps, const EpsConfig& c) {
   const auto& o = c.scaling_options.as<TextureOptions>();
   at::Tensor lum = (0.299 * x.select(1, 0) + 0.587 * x.select(1, 1) + 0.114 * x.select(1, 2)).unsqueeze(1);
@@ -70,12 +70,12 @@ at::Tensor texture_budget(const at::Tensor& x, double eps, const EpsConfig& c) {
   at::Tensor mean = local_mean(lum);
   at::Tensor std = (local_mean(lum * lum) - mean * mean).clamp_min(0).sqrt() + 1e-3;
   // The factor is min(s * std, cap) with the scale s found by bisection so that its mean is
-  // exactly 1 per image: mean-preserving however much the cap cuts off.
+  // exactly `mean` per image, however much the cap cuts off.
   at::Tensor lo = at::zeros({x.size(0), 1, 1, 1}, x.options());
-  at::Tensor hi = o.max_factor / std.amin({2, 3}, true);  // there, every pixel is at the cap >= 1
+  at::Tensor hi = o.max_factor / std.amin({2, 3}, true);  // there, every pixel is at the cap >= mean
   for (int i = 0; i < 50; ++i) {
     at::Tensor mid = (lo + hi) / 2;
-    at::Tensor above = (std * mid).clamp_max(o.max_factor).mean({2, 3}, true) > 1;
+    at::Tensor above = (std * mid).clamp_max(o.max_factor).mean({2, 3}, true) > o.mean;
     hi = at::where(above, mid, hi);
     lo = at::where(above, lo, mid);
   }
@@ -102,7 +102,7 @@ const Registry<EpsScalingFn>& eps_scalings() {
   static const Registry<EpsScalingFn> registry("eps scaling", {
       {"none", "One eps for every pixel.", options_of<config::NoOptions>(),
        [](const at::Tensor& x, double eps, const EpsConfig&) { return at::scalar_tensor(eps, x.options()); }},
-      {"texture", "eps scaled per pixel by local texture (more where the image is busy), mean-preserving, capped by max_factor.",
+      {"texture", "eps scaled per pixel by local texture (more where the image is busy), to a set mean, capped by max_factor.",
        options_of<TextureOptions>(), texture_budget},
   });
   return registry;
@@ -115,6 +115,10 @@ EpsSchedule::EpsSchedule(EpsConfig config) : config_(std::move(config)) {
 double EpsSchedule::value(int64_t step) const {
   if (config_.schedule == "ratio") return controlled_;
   return eps_schedules().at(config_.schedule).build(config_, step);
+}
+
+double EpsSchedule::bound(int64_t step) const {
+  return value(step) * (config_.scaling == "texture" ? config_.scaling_options.as<TextureOptions>().max_factor : 1.0);
 }
 
 at::Tensor EpsSchedule::budget(const at::Tensor& x, int64_t step) const {

@@ -20,11 +20,19 @@ const Registry<EpsScalingFn>& eps_scalings();
 
 struct TextureOptions {
   double max_factor = 2.0;
+  double mean = 1.0;
   int64_t window = 7;
   template <class V>
   void visit(V& v) {
-    v("max_factor", max_factor, "cap on the local factor (the map is mean-preserving: 1 on average)", config::at_least(1));
+    v("max_factor", max_factor, "cap on the local factor: eps * max_factor bounds every pixel", config::positive());
+    v("mean", mean,
+      "the factor's mean over each image: 1 spends eps on average (mean-preserving); below 1 with max_factor 1 keeps eps "
+      "the L-inf bound and spends less where the image is flat, which the eye (and SSIM) notices most",
+      config::positive());
     v("window", window, "side of the window in which texture (local standard deviation) is measured", config::in_range(3, 63));
+  }
+  void validate() const {
+    if (mean > max_factor) throw config::FieldError("mean", "the mean factor cannot exceed max_factor, the cap of every pixel's factor");
   }
 };
 
@@ -46,11 +54,13 @@ class EpsSchedule {
  public:
   explicit EpsSchedule(EpsConfig config);
 
-  // The scalar budget at `step` (the bound of the perturbation's largest pixel when no
-  // texture scaling is on).
+  // The scalar budget at `step`, which texture scaling spreads over each image.
   double value(int64_t step) const;
+  // The bound of the perturbation's largest pixel at `step`: value(step), times max_factor
+  // with texture scaling.
+  double bound(int64_t step) const;
   // The budget for the images x: a scalar tensor, or with texture scaling a per-pixel map
-  // [N, 1, H, W] (mean over each image = value(step)).
+  // [N, 1, H, W] (mean over each image = value(step) * mean).
   at::Tensor budget(const at::Tensor& x, int64_t step) const;
   // Ratio control: after a step, move eps towards holding |adversarial| / quality at the target.
   void observe(double adversarial, double quality);

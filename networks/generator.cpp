@@ -29,15 +29,7 @@ torch::Tensor Generator::forward(const torch::Tensor& x, const torch::Tensor& ep
   if (ph || pw) raw_out = raw_out.slice(2, 0, h).slice(3, 0, w);
   torch::Tensor e = eps;
   if (e.dim() == 1) e = e.view({-1, 1, 1, 1});
-  return bounded_tanh(raw_out) * e;
-}
-
-torch::Tensor bounded_tanh(const torch::Tensor& raw, double gradient_floor) {
-  torch::Tensor y = torch::tanh(raw);
-  if (!raw.requires_grad()) return y;
-  // Adds zero to the value, and (floor - tanh')+ to the derivative.
-  torch::Tensor lift = torch::relu(gradient_floor - (1 - y * y)).detach();
-  return y + (raw - raw.detach()) * lift;
+  return torch::tanh(raw_out) * e;
 }
 
 torch::nn::Conv2d Generator::add_conv(const std::string& name, int64_t in, int64_t out, int64_t kernel, int64_t stride, double scale,
@@ -52,7 +44,7 @@ torch::nn::Conv2d Generator::add_conv(const std::string& name, int64_t in, int64
 torch::nn::Conv2d Generator::add_head(const std::string& name, int64_t in, int64_t kernel, bool reflect) {
   auto head = add_conv(name, in, 3, kernel, 1, 1, reflect);
   torch::NoGradGuard no_grad;
-  head->weight.mul_(0.01);
+  head->weight.mul_(head_scale_);
   head->bias.zero_();
   return head;
 }

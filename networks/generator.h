@@ -34,13 +34,13 @@ class Generator : public torch::nn::Module {
   const std::string& arch() const { return arch_; }
 
  protected:
-  explicit Generator(std::string arch) : Module(arch), arch_(std::move(arch)) {}
+  Generator(std::string arch, const GeneratorConfig& config)
+      : Module(arch), norm_(config.norm), head_scale_(config.head_scale), arch_(std::move(arch)) {}
   // Registers a "same" convolution whose output has `scale` times the input's resolution
   // (for counting operations); `reflect` pads by reflection instead of zeros.
   torch::nn::Conv2d add_conv(const std::string& name, int64_t in, int64_t out, int64_t kernel, int64_t stride, double scale,
                              bool reflect = false);
-  // Registers the output convolution, initialised near zero: delta starts small, where
-  // tanh is linear, instead of saturated at +-eps with vanishing gradients.
+  // Registers the output convolution, its initial weights scaled by the config's head_scale.
   torch::nn::Conv2d add_head(const std::string& name, int64_t in, int64_t kernel, bool reflect);
   // Registers the configured normalisation for `channels` (nothing for norm: none).
   torch::nn::AnyModule add_norm(const std::string& name, int64_t channels);
@@ -56,6 +56,7 @@ class Generator : public torch::nn::Module {
   std::string norm_;
 
  private:
+  double head_scale_;
   struct Conv {
     std::string name;
     torch::nn::Conv2d conv;
@@ -65,11 +66,6 @@ class Generator : public torch::nn::Module {
   std::string arch_;
   std::vector<Conv> convs_;
 };
-
-// tanh(raw), whose derivative is kept at least `gradient_floor`: where the perturbation
-// saturates at +-eps, plain tanh's gradient vanishes and the sign of a pixel could never
-// flip again; the value (and so the bound) is tanh's exactly.
-torch::Tensor bounded_tanh(const torch::Tensor& raw, double gradient_floor = 0.1);
 
 // The generator that `config` names.
 std::shared_ptr<Generator> build_generator(const GeneratorConfig& config);

@@ -42,11 +42,16 @@ struct GeneratorConfig {
   std::string arch = "resnet";
   config::Options options;
   std::string norm = "instance";
+  double head_scale = 1.0;
 
   template <class V>
   void visit(V& v) {
     v.kind("arch", arch, options, generators(), "generator architecture");
     v("norm", norm, "normalisation layers", config::one_of({"instance", "batch", "none"}));
+    v("head_scale", head_scale,
+      "factor on the output convolution's initial weights; 1 starts with a perturbation that already spends the budget, "
+      "small values start near zero, which trains far slower",
+      config::positive());
   }
 };
 

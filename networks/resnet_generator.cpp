@@ -9,8 +9,7 @@ namespace {
 
 class ResnetGenerator final : public Generator {
  public:
-  ResnetGenerator(const GeneratorConfig& config) : Generator("resnet") {
-    norm_ = config.norm;
+  ResnetGenerator(const GeneratorConfig& config) : Generator("resnet", config) {
     const auto& o = config.options.as<ResnetOptions>();
     const int64_t w = o.width;
     stem_ = add_conv("stem", 3, w, 7, 1, 1, true);

@@ -10,8 +10,7 @@ namespace {
 
 class UnetGenerator final : public Generator {
  public:
-  UnetGenerator(const GeneratorConfig& config) : Generator("unet") {
-    norm_ = config.norm;
+  UnetGenerator(const GeneratorConfig& config) : Generator("unet", config) {
     const auto& o = config.options.as<UnetOptions>();
     depth_ = o.depth;
     noise_ = o.noise_channels;

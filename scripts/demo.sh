@@ -1,62 +1,67 @@
 #!/usr/bin/env bash
-# The main job of `make demo`: train the quickstart surrogate victim and a SPAM generator
-# against it, export the generator to TorchScript, and protect sample photos with it.
-# Finished runs are reused: `rm -rf runs/quickstart*` trains again.
+# The main job of `make demo`: train a SPAM generator against two real CIFAR-10 ResNets on
+# real CIFAR-10 photos (configs/spam_cifar.yaml, shortened), export it to TorchScript,
+# measure it with `maskforge eval` on test images it never saw (and against RN44, which it
+# never saw either), protect the sample photos, and summarise what the victims saw.
+# Finished steps are reused: `rm -rf runs/demo runs/eval_demo` trains again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"
 mf="$build/maskforge"
+steps="${DEMO_STEPS:-240}"
 say() { printf '\n== %s\n' "$*"; }
 
 "$mf" --version
 
-if [[ -f runs/quickstart_victim/export/model.pt ]]; then
-  say "surrogate victim: reusing runs/quickstart_victim"
-else
-  say "training the surrogate victim (configs/quickstart_victim.yaml)"
-  "$mf" train configs/quickstart_victim.yaml --resume auto
-fi
+say "the victims: RN20, RN32 and RN44 from ../shared/assets/weights (scripts/cifar-victims.sh)"
+scripts/cifar-victims.sh
 
-if [[ -f runs/quickstart/summary.json ]]; then
-  say "SPAM generator: reusing runs/quickstart"
+if [[ -f runs/demo/summary.json ]]; then
+  say "SPAM generator: reusing runs/demo"
 else
-  say "training the SPAM generator (configs/quickstart.yaml)"
-  "$mf" train configs/quickstart.yaml --resume auto
+  say "training the SPAM generator against RN20 + RN32 ($steps steps of configs/spam_cifar.yaml)"
+  "$mf" train configs/spam_cifar.yaml --resume auto --set run.name=demo --set "trainer.steps=$steps" \
+    --set trainer.sample_every=60 --set trainer.val_every=120 --set trainer.checkpoint_every=60
 fi
 
 say "exporting the generator to TorchScript"
-"$mf" export runs/quickstart --out runs/quickstart/export/generator.ts.pt
+"$mf" export runs/demo --out runs/demo/export/generator.ts.pt
 
-photos=../shared/assets/photos
-[[ -d "$photos" ]] || photos=runs/quickstart/samples  # the run's own sample grids
-say "protecting $photos"
-rm -rf runs/quickstart/protected
-"$mf" protect --model runs/quickstart/export/generator.ts.pt --input "$photos" --output runs/quickstart/protected
+say "evaluating on the 1,000 CIFAR-10 test images (configs/eval_demo.yaml)"
+"$mf" eval configs/eval_demo.yaml
+
+say "protecting ../shared/assets/photos"
+rm -rf runs/demo/protected
+"$mf" protect --model runs/demo/export/generator.ts.pt --input ../shared/assets/photos --output runs/demo/protected
 
 say "summary"
-python3 - runs/quickstart <<'PY'
+python3 - runs/eval_demo/eval.json runs/demo <<'PY'
 import csv, json, sys
-run = sys.argv[1]
+e, run = json.load(open(sys.argv[1])), sys.argv[2]
+acc = {(c["protection"], c["countermeasure"], c["victim"]): c["metrics"]["accuracy"] for c in e["cells"]}
+quality = {p["name"]: p["quality"] for p in e["protections"]}
+print(f"  accuracy on {e['images']} CIFAR-10 test images the generator never saw (lower is better protected):")
+print(f"  {'victim':<24}{'clean':>8}{'protected':>11}{'protected, then JPEG 75':>25}")
+for v in e["victims"]:
+    name = v["name"] + ("" if v["name"] in ("rn20", "rn32") else " (never trained against)")
+    row = [acc[("none", "none", v["name"])], acc[("spam", "none", v["name"])], acc[("spam", "jpeg75", v["name"])]]
+    print(f"  {name:<24}" + "".join(f"{100 * a:>{w}.1f} %" for a, w in zip(row, (6, 9, 23))))
+q = quality["spam"]
+print(f"  test images: SSIM {q['ssim']:.3f}, PSNR {q['psnr']:.1f} dB, largest change {q['linf_255']:.1f}/255")
+photos = [r for r in csv.DictReader(open(f"{run}/protected/protect.csv")) if r["status"] == "ok"]
+if photos:
+    ssim = sum(float(r["ssim"]) for r in photos) / len(photos)
+    psnr = sum(float(r["psnr"]) for r in photos) / len(photos)
+    print(f"  {len(photos)} photos protected: mean SSIM {ssim:.3f}, PSNR {psnr:.1f} dB")
 s = json.load(open(f"{run}/summary.json"))
-order = ["clean accuracy", "protected accuracy", "SSIM", "PSNR", "images/s", "steps"]
-rank = lambda k: next((i for i, o in enumerate(order) if k.startswith(o)), len(order))
-rows = sorted(((k, v) for k, v in s.items() if k != "metrics"), key=lambda kv: rank(kv[0]))
-images = [r for r in csv.DictReader(open(f"{run}/protected/protect.csv")) if r["status"] == "ok"]
-if images:
-    mp = sum(float(r["megapixels"]) for r in images)
-    rows += [("photos protected", str(len(images))),
-             ("photos: megapixels/s", f"{mp / sum(float(r['seconds']) for r in images):.2f}"),
-             ("photos: mean SSIM / PSNR", f"{sum(float(r['ssim']) for r in images) / len(images):.3f} / "
-                                          f"{sum(float(r['psnr']) for r in images) / len(images):.2f} dB")]
-width = max(len(k) for k, _ in rows)
-for k, v in rows:
-    print(f"  {k:<{width}}  {v}")
+print(f"  training: {s.get('steps', '?')} steps, {s.get('images/s (training)', '?')} images/s")
 PY
-cat <<MSG
+cat <<'MSG'
 
 Look at:
-  runs/quickstart/samples/        original | protected | perturbation, during training
-  runs/quickstart/metrics.jsonl   losses and validation metrics per step
-  runs/quickstart/export/         the TorchScript generator (torch.jit.load in Python)
-  runs/quickstart/protected/      protected copies of $photos, and protect.csv
+  runs/eval_demo/report.html   what the victims saw: tables, charts, original | protected | perturbation | after JPEG
+  runs/demo/samples/           original | protected | perturbation, during training
+  runs/demo/metrics.jsonl      losses and validation metrics per step
+  runs/demo/export/            the TorchScript generator (torch.jit.load in Python)
+  runs/demo/protected/         protected copies of ../shared/assets/photos, and protect.csv
 MSG

@@ -3,7 +3,7 @@
 # when repeated: every step first checks whether its work is already done.
 #
 #   scripts/setup.sh [--python] BUILD_DIR
-#     --python   also make the virtualenv that tests and tools/ need (torch, torchrun, ...)
+#     --python   also make the virtualenv that tests, tools/ and the demo need (torch, torchrun, ...)
 #
 # Environment:
 #   LIBTORCH=/path/to/libtorch   build against this libtorch instead of the torch wheel

@@ -67,8 +67,7 @@ class PerturbationTrainer final : public Trainer {
     at::Tensor x = loader.next().to(device_).images.slice(0, 0, 8);
     at::NoGradGuard no_grad;
     at::Tensor protected_images = (x + source_->perturb(x, protection_.eps, state_.step)).clamp(0, 1);
-    // Texture scaling spends up to twice the mean budget where the image is busiest.
-    return SampleImages{x, protected_images, protection_.eps.value(state_.step) * (config_.eps.scaling == "texture" ? 2 : 1)};
+    return SampleImages{x, protected_images, protection_.eps.bound(state_.step)};
   }
 
   std::vector<std::pair<std::string, torch::nn::Module*>> modules() override { return {{source_->name(), &source_->module()}}; }

@@ -143,6 +143,26 @@ class UnetGenerator(nn.Module):
         return self.head(h)
 
 
+def texture_budget(x, eps: float, max_factor: float, mean: float, window: int):
+    """losses/eps.cpp's texture scaling: eps * min(s * local luminance std, max_factor), with
+    s found by bisection so that the factor's mean is `mean` per image."""
+    lum = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).unsqueeze(1)
+    k = window | 1
+    pad = k // 2
+    mode = "reflect" if lum.size(2) > pad and lum.size(3) > pad else "replicate"
+    m = F.avg_pool2d(F.pad(lum, [pad, pad, pad, pad], mode=mode), k, 1)
+    square = F.avg_pool2d(F.pad(lum * lum, [pad, pad, pad, pad], mode=mode), k, 1)
+    std = (square - m * m).clamp(min=0).sqrt() + 1e-3
+    lo = torch.zeros_like(std.amin((2, 3), True))
+    hi = max_factor / std.amin((2, 3), True)
+    for _ in range(50):
+        mid = (lo + hi) / 2
+        above = (std * mid).clamp(max=max_factor).mean((2, 3), True) > mean
+        hi = torch.where(above, mid, hi)
+        lo = torch.where(above, lo, mid)
+    return (std * hi).clamp(max=max_factor) * eps
+
+
 class Protector(nn.Module):
     """A trained generator behind the interface of a maskforge export."""
     maskforge_kind: str
@@ -152,7 +172,12 @@ class Protector(nn.Module):
     toolkit_version: str
     eps: float
 
-    def __init__(self, net, eps, arch, run_name, universal):
+    texture: bool
+    max_factor: float
+    mean: float
+    window: int
+
+    def __init__(self, net, eps, arch, run_name, universal, texture):
         super().__init__()
         self.net = net
         # A learned position-specific pattern added before the tanh, resized to each image: a
@@ -164,6 +189,11 @@ class Protector(nn.Module):
         self.run_name = run_name
         self.config_sha256 = ""
         self.toolkit_version = "eager reference"
+        self.texture = texture is not None
+        texture = texture or {}
+        self.max_factor = number(texture.get("max_factor", 2))
+        self.mean = number(texture.get("mean", 1))
+        self.window = int(texture.get("window", 7))
 
     @torch.jit.export
     def perturbation(self, x):
@@ -172,7 +202,8 @@ class Protector(nn.Module):
         ph, pw = max((h + m - 1) // m, 2) * m - h, max((w + m - 1) // m, 2) * m - w
         padded = F.pad(x, [0, pw, 0, ph], mode="reflect" if ph < h and pw < w else "replicate") if ph or pw else x
         u = F.interpolate(self.universal, size=[h, w], mode="bilinear", align_corners=False)
-        return torch.tanh(self.net(padded)[:, :, :h, :w] + u) * self.eps
+        eps = texture_budget(x, self.eps, self.max_factor, self.mean, self.window) if self.texture else torch.full([1, 1, 1, 1], self.eps)
+        return torch.tanh(self.net(padded)[:, :, :h, :w] + u) * eps
 
     def forward(self, x):
         return torch.clamp(x + self.perturbation(x), 0.0, 1.0)
@@ -239,14 +270,16 @@ def main():
     images, labels = image_folder(data["root"])
     victims = [Victim(v) for v in c["victims"]]
     terms = [l for l in c["losses"] if l["name"] in ("untargeted_ce", "cw_margin", "logit_margin")]
-    eps = number(c.get("eps", {}).get("value", 8 / 255))
+    eps_config = c.get("eps", {})
+    eps = number(eps_config.get("value", 8 / 255))
+    texture = eps_config if eps_config.get("scaling", "none") == "texture" else None
     arch, norm = g.get("arch", "resnet"), g.get("norm", "instance")
-    head_scale = number(g.get("head_scale", 0.01))
+    head_scale = number(g.get("head_scale", 1))
     if arch == "resnet":
         net = ResnetGenerator(int(g.get("width", 32)), int(g.get("blocks", 4)), norm, head_scale)
     else:
         net = UnetGenerator(int(g.get("width", 16)), int(g.get("depth", 4)), norm, head_scale)
-    protector = Protector(net, eps, arch, c.get("run", {}).get("name", Path(args.config).stem) + " (eager reference)", g.get("universal", []))
+    protector = Protector(net, eps, arch, c.get("run", {}).get("name", Path(args.config).stem) + " (eager reference)", g.get("universal", []), texture)
 
     steps, lr, warmup = int(t.get("steps", 1000)), number(t.get("lr", 1e-3)), int(t.get("warmup_steps", 0))
     floor = number(t.get("lr_floor", 0))

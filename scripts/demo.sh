@@ -41,11 +41,11 @@ e, run = json.load(open(sys.argv[1])), sys.argv[2]
 acc = {(c["protection"], c["countermeasure"], c["victim"]): c["metrics"]["accuracy"] for c in e["cells"]}
 quality = {p["name"]: p["quality"] for p in e["protections"]}
 print(f"  accuracy on {e['images']} CIFAR-10 test images the generator never saw (lower is better protected):")
-print(f"  {'victim':<24}{'clean':>8}{'protected':>11}{'protected, then JPEG 75':>25}")
+print(f"  {'victim':<30}{'clean':>8}{'protected':>11}{'protected, then JPEG 75':>25}")
 for v in e["victims"]:
     name = v["name"] + ("" if v["name"] in ("rn20", "rn32") else " (never trained against)")
     row = [acc[("none", "none", v["name"])], acc[("spam", "none", v["name"])], acc[("spam", "jpeg75", v["name"])]]
-    print(f"  {name:<24}" + "".join(f"{100 * a:>{w}.1f} %" for a, w in zip(row, (6, 9, 23))))
+    print(f"  {name:<30}" + "".join(f"{100 * a:>{w}.1f} %" for a, w in zip(row, (6, 9, 23))))
 q = quality["spam"]
 print(f"  test images: SSIM {q['ssim']:.3f}, PSNR {q['psnr']:.1f} dB, largest change {q['linf_255']:.1f}/255")
 photos = [r for r in csv.DictReader(open(f"{run}/protected/protect.csv")) if r["status"] == "ok"]

@@ -7,9 +7,9 @@ a researcher would write.
     python spam_reference.py CONFIG.yaml --out generator.ts.pt [--set key.path=value ...]
 
 It supports what the strength configs use: an image_folder dataset, the resnet and unet
-generators, TorchScript victims, the untargeted_ce, cw_margin and logit_margin terms, a
-constant eps, and trainer.{steps, lr, warmup_steps, lr_floor, betas, weight_decay,
-grad_clip}. The output is a TorchScript module with the interface and attributes of a
+generators, TorchScript victims, the untargeted_ce and cw_margin terms, a constant eps
+(optionally texture-scaled), and trainer.{steps, lr, warmup_steps, lr_floor, betas,
+weight_decay, grad_clip}; it has no robustness transforms and refuses a config with them. The output is a TorchScript module with the interface and attributes of a
 `maskforge export`, so `maskforge eval` and `maskforge protect` take it.
 """
 import argparse
@@ -177,12 +177,9 @@ class Protector(nn.Module):
     mean: float
     window: int
 
-    def __init__(self, net, eps, arch, run_name, universal, texture):
+    def __init__(self, net, eps, arch, run_name, texture):
         super().__init__()
         self.net = net
-        # A learned position-specific pattern added before the tanh, resized to each image: a
-        # fully convolutional net cannot place a pattern by position, a universal one can.
-        self.universal = nn.Parameter(torch.zeros(1, 3, universal[0], universal[1]) if universal else torch.zeros(1, 3, 1, 1), requires_grad=bool(universal))
         self.eps = eps
         self.maskforge_kind = "generator"
         self.arch = arch
@@ -201,9 +198,8 @@ class Protector(nn.Module):
         m = self.net.multiple
         ph, pw = max((h + m - 1) // m, 2) * m - h, max((w + m - 1) // m, 2) * m - w
         padded = F.pad(x, [0, pw, 0, ph], mode="reflect" if ph < h and pw < w else "replicate") if ph or pw else x
-        u = F.interpolate(self.universal, size=[h, w], mode="bilinear", align_corners=False)
         eps = texture_budget(x, self.eps, self.max_factor, self.mean, self.window) if self.texture else torch.full([1, 1, 1, 1], self.eps)
-        return torch.tanh(self.net(padded)[:, :, :h, :w] + u) * eps
+        return torch.tanh(self.net(padded)[:, :, :h, :w]) * eps
 
     def forward(self, x):
         return torch.clamp(x + self.perturbation(x), 0.0, 1.0)
@@ -248,10 +244,6 @@ def adversarial_loss(term, logits, clean_logits, labels):
     others = logits.scatter(1, source[:, None], -1e9).amax(1)
     if name == "cw_margin":
         return (own - others).clamp(min=-number(term.get("kappa", 0)))
-    if name == "logit_margin":
-        # own - best other, on log-probabilities, floored at -kappa: no image starves the others
-        lp = logits.log_softmax(1)
-        return (lp.gather(1, source[:, None]).squeeze(1) - lp.scatter(1, source[:, None], -1e9).amax(1)).clamp(min=-number(term.get("kappa", 5)))
     raise SystemExit(f"spam_reference: loss term {name} is not supported")
 
 
@@ -269,7 +261,9 @@ def main():
     data, g, t = c["data"], c.get("generator", {}), c["trainer"]
     images, labels = image_folder(data["root"])
     victims = [Victim(v) for v in c["victims"]]
-    terms = [l for l in c["losses"] if l["name"] in ("untargeted_ce", "cw_margin", "logit_margin")]
+    terms = [l for l in c["losses"] if l["name"] in ("untargeted_ce", "cw_margin")]
+    if c.get("robustness"):
+        raise SystemExit("spam_reference: robustness transforms are not supported; pass --set 'robustness=[]'")
     eps_config = c.get("eps", {})
     eps = number(eps_config.get("value", 8 / 255))
     texture = eps_config if eps_config.get("scaling", "none") == "texture" else None
@@ -279,13 +273,12 @@ def main():
         net = ResnetGenerator(int(g.get("width", 32)), int(g.get("blocks", 4)), norm, head_scale)
     else:
         net = UnetGenerator(int(g.get("width", 16)), int(g.get("depth", 4)), norm, head_scale)
-    protector = Protector(net, eps, arch, c.get("run", {}).get("name", Path(args.config).stem) + " (eager reference)", g.get("universal", []), texture)
+    protector = Protector(net, eps, arch, c.get("run", {}).get("name", Path(args.config).stem) + " (eager reference)", texture)
 
     steps, lr, warmup = int(t.get("steps", 1000)), number(t.get("lr", 1e-3)), int(t.get("warmup_steps", 0))
     floor = number(t.get("lr_floor", 0))
     betas = tuple(number(b) for b in t.get("betas", [0.9, 0.999]))
-    optimizer = torch.optim.AdamW([{"params": net.parameters()}, {"params": [protector.universal], "scale": number(t.get("universal_lr_scale", 1))}],
-                                  lr=lr, betas=betas, weight_decay=number(t.get("weight_decay", 0)))
+    optimizer = torch.optim.AdamW(net.parameters(), lr=lr, betas=betas, weight_decay=number(t.get("weight_decay", 0)))
     batch = int(data.get("batch_size", 16))
     order, cursor = [], 0
     start = time.time()
@@ -297,7 +290,7 @@ def main():
             progress = min((step - warmup) / max(1, steps - warmup), 1.0)
             rate = lr * (floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress)))
         for group in optimizer.param_groups:
-            group["lr"] = rate * group.get("scale", 1)
+            group["lr"] = rate
         if cursor + batch > len(order):
             order, cursor = torch.randperm(len(images)).tolist(), 0
         idx = order[cursor:cursor + batch]

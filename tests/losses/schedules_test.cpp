@@ -53,7 +53,19 @@ TEST(EpsSchedule, TextureScalingIsMeanPreservingAndCapped) {
   EXPECT_LT(map.slice(3, 0, 24).mean().item<double>(), map.slice(3, 40).mean().item<double>());  // less where flat
 }
 
+TEST(EpsSchedule, TextureScalingBelowMeanOneKeepsEpsTheBound) {
+  EpsSchedule s(read<EpsConfig>("{schedule: constant, value: 0.03, scaling: texture, max_factor: 1, mean: 0.6}"));
+  auto x = data::to_tensor(test::picture(64, 64, 5)).unsqueeze(0);
+  x.slice(3, 0, 32).fill_(0.5);
+  auto map = s.budget(x, 0);
+  EXPECT_NEAR(map.mean().item<double>(), 0.6 * 0.03, 0.03 * 0.05);
+  EXPECT_LE(map.max().item<double>(), 0.03 + 1e-9);
+  EXPECT_DOUBLE_EQ(s.bound(0), 0.03);
+  EXPECT_LT(map.slice(3, 0, 24).mean().item<double>(), map.slice(3, 40).mean().item<double>());
+}
+
 TEST(EpsSchedule, BadRangesAreConfigErrors) {
+  EXPECT_THROW(read<EpsConfig>("{schedule: constant, scaling: texture, max_factor: 1, mean: 1.5}"), InputError);
   EXPECT_THROW(read<EpsConfig>("{schedule: ratio, min: 0.1, max: 0.05}"), InputError);
   EXPECT_THROW(read<EpsConfig>("{schedule: linear, value: 0.1}"), InputError);  // value belongs to constant
 }

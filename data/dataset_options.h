@@ -4,6 +4,7 @@
 #include "core/config/config.h"
 
 #include <string>
+#include <vector>
 
 namespace mf::data {
 
@@ -11,10 +12,12 @@ struct ImageFolderOptions {
   std::string root;
   std::string val_root;
   std::string labels = "none";
+  std::vector<std::string> folders;
 
   template <class V>
   void visit(V& v) {
     v("root", root, "folder searched recursively for .jpg, .jpeg, .png, .bmp and .webp files");
+    v("folders", folders, "only the images in these sub-folders of root (e.g. the identities a face model trains on); empty: all");
     v("val_root", val_root, "separate validation folder; empty splits root by val_fraction");
     v("labels", labels, "none, or folder: the first sub-folder's name is the class (sorted names give the indices)",
       config::one_of({"none", "folder"}));

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 
+#include <algorithm>
 #include <set>
 
 namespace mf::data {
@@ -36,8 +37,22 @@ std::vector<fs::path> find_images(const fs::path& root, BadFiles& bad) {
   return files;
 }
 
-std::vector<FileEntry> entries_of(const fs::path& root, bool labelled, std::vector<std::string>& classes, bool fixed_classes, BadFiles& bad) {
-  std::vector<fs::path> files = find_images(root, bad);
+// The files in the first-level sub-folders named in `folders` (all files when it is empty).
+std::vector<fs::path> in_folders(std::vector<fs::path> files, const fs::path& root, const std::vector<std::string>& folders) {
+  if (folders.empty()) return files;
+  for (const auto& name : folders) {
+    if (!fs::is_directory(root / name)) fail_input("data.folders: '{}' is not a sub-folder of '{}'", name, root.string());
+  }
+  std::erase_if(files, [&](const fs::path& f) {
+    auto rel = f.lexically_relative(root);
+    return std::distance(rel.begin(), rel.end()) < 2 || std::find(folders.begin(), folders.end(), rel.begin()->string()) == folders.end();
+  });
+  return files;
+}
+
+std::vector<FileEntry> entries_of(const fs::path& root, const std::vector<std::string>& folders, bool labelled, std::vector<std::string>& classes,
+                                  bool fixed_classes, BadFiles& bad) {
+  std::vector<fs::path> files = in_folders(find_images(root, bad), root, folders);
   if (labelled && !fixed_classes) {
     std::set<std::string> names;
     for (const auto& f : files) {
@@ -73,10 +88,10 @@ DatasetSplits build_image_folder(const DataConfig& config, uint64_t seed) {
   auto bad = std::make_shared<BadFiles>(config.on_bad_file == "skip");
   const bool labelled = o.labels == "folder";
   std::vector<std::string> classes;
-  auto all = entries_of(o.root, labelled, classes, false, *bad);
+  auto all = entries_of(o.root, o.folders, labelled, classes, false, *bad);
   const std::string what = fmt::format("folder '{}'", o.root);
   if (!o.val_root.empty()) {
-    auto val = entries_of(o.val_root, labelled, classes, true, *bad);
+    auto val = entries_of(o.val_root, o.folders, labelled, classes, true, *bad);
     return {std::make_shared<FileDataset>(std::move(all), classes, bad, what, config.resize),
             std::make_shared<FileDataset>(std::move(val), classes, bad, fmt::format("folder '{}'", o.val_root), config.resize), bad};
   }

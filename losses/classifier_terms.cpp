@@ -1,5 +1,5 @@
-// Adversarial terms against classifiers: away from the clean prediction or label, towards
-// a target class, the Carlini-Wagner margin, and towards a uniform output.
+// Adversarial terms against classifiers: away from the clean prediction or label (plain or
+// relativistic), towards a target class, the Carlini-Wagner margin, and towards a uniform output.
 #include "losses/family.h"
 
 #include <ATen/ATen.h>
@@ -49,13 +49,18 @@ void check_class(int64_t target, const at::Tensor& logits, const std::string& te
   if (target >= logits.size(1)) fail_input("{}: target_class {} but victim '{}' has {} classes", term, target, victim.name(), logits.size(1));
 }
 
+// Away from the source class: -min(CE, cap). Relativistic (CDA, Naseer et al. 2019): the
+// cross-entropy of the adversarial logits *minus the clean ones*, so the generator is
+// rewarded for how far it moved every logit relative to the clean image, not for an
+// absolute score that one victim may already give up on.
+template <bool Relativistic>
 class UntargetedCe final : public VictimTerm {
  public:
   UntargetedCe(const LossConfig& c, const networks::VictimEnsemble& v) : VictimTerm(c, v, {"classifier"}), o_(c.options.as<UntargetedOptions>()) {}
   at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, Metrics& m, const std::string& p) override {
     const at::Tensor& logits = ctx.adversarial(victim);
     at::Tensor y = source_classes(ctx, victim, o_.against == "label");
-    at::Tensor ce = at::cross_entropy_loss(logits, y, {}, at::Reduction::None);
+    at::Tensor ce = at::cross_entropy_loss(Relativistic ? logits - ctx.clean(victim) : logits, y, {}, at::Reduction::None);
     m[p + "fooling_rate"] = logits.argmax(1).ne(y).to(at::kFloat).mean().item<double>();
     return -ce.clamp_max(o_.cap).mean();
   }
@@ -116,7 +121,9 @@ class Entropy final : public VictimTerm {
 std::vector<TermEntry> classifier_terms() {
   return {
       {"untargeted_ce", "Classifier: push away from the clean prediction (or the label); minimises -min(CE, cap).",
-       options_of<UntargetedOptions>(), {{"classifier"}, make_term<UntargetedCe>}},
+       options_of<UntargetedOptions>(), {{"classifier"}, make_term<UntargetedCe<false>>}},
+      {"relativistic_ce", "Classifier: CDA's relativistic loss, -min(CE(adversarial - clean logits, clean class), cap).",
+       options_of<UntargetedOptions>(), {{"classifier"}, make_term<UntargetedCe<true>>}},
       {"targeted_ce", "Classifier: pull every image towards target_class (cross-entropy).", options_of<TargetedOptions>(),
        {{"classifier"}, make_term<TargetedCe>}},
       {"cw_margin", "Classifier: Carlini-Wagner margin between the clean (or target) class and the best other, floored at -kappa.",

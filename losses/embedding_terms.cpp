@@ -1,4 +1,5 @@
-// Adversarial terms on feature vectors: dodge (away from the clean embedding), impersonate
+// Adversarial terms on feature vectors: dodge (away from the clean embedding), feature
+// distance (LTP: intermediate features pushed away from the clean image's), impersonate
 // (towards a target identity's embedding), and representation collapse (every image's
 // features driven to one fixed vector, or their norm grown) so nothing image-specific survives.
 #include "data/image_io.h"
@@ -38,6 +39,20 @@ class EmbeddingDodge final : public VictimTerm {
     at::Tensor sim = cosine(ctx.adversarial(victim), ctx.clean(victim));
     m[p + "cosine_distance"] = (1 - sim).mean().item<double>();
     return sim.mean();
+  }
+};
+
+// LTP (Nakka and Salzmann 2021): the squared distance between adversarial and clean
+// features, relative to the clean features' energy so layers of any scale weigh alike;
+// maximised. On a network cut at a mid-level stage it transfers across architectures.
+class FeatureDistance final : public VictimTerm {
+ public:
+  FeatureDistance(const LossConfig& c, const networks::VictimEnsemble& v) : VictimTerm(c, v, {"embedder"}) {}
+  at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, Metrics& m, const std::string& p) override {
+    const at::Tensor clean = ctx.clean(victim).flatten(1);
+    at::Tensor ratio = (ctx.adversarial(victim).flatten(1) - clean).pow(2).sum(1) / clean.pow(2).sum(1).clamp_min(1e-8);
+    m[p + "relative_distance"] = ratio.sqrt().mean().item<double>();
+    return -ratio.mean();
   }
 };
 
@@ -119,6 +134,8 @@ std::vector<TermEntry> embedding_terms() {
   return {
       {"embedding_dodge", "Embedder: cosine similarity to the clean embedding, minimised (the core SPAM objective).",
        options_of<config::NoOptions>(), {{"embedder"}, make_term<EmbeddingDodge>}},
+      {"feature_distance", "Embedder: squared distance to the clean features over their energy, maximised (LTP's feature-level loss).",
+       options_of<config::NoOptions>(), {{"embedder"}, make_term<FeatureDistance>}},
       {"embedding_impersonate", "Embedder: cosine distance to the mean embedding of a target identity's images.",
        options_of<ImpersonateOptions>(), {{"embedder"}, make_term<EmbeddingImpersonate>}},
       {"collapse", "Embedder or classifier: drive every image's output vector to one fixed direction (cosine).",

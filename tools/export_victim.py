@@ -6,7 +6,8 @@ input size, mean/std, output selection) that maskforge reads next to it.
 
 MODEL                       kind        weights
   torchvision:<arch>        classifier  --weights (state dict) or --pretrained (torchvision download)
-  cifar10_resnet20|32|44    classifier  --weights ../shared/assets/weights/cifar10_resnetNN-*.th
+  cifar10_resnet20|32|44    classifier  --weights ../shared/assets/weights/cifar10_resnetNN-*.th;
+                            with --features layer1|layer2|layer3: an embedder of that stage's features
   facenet                   embedder    --weights (state dict) or --pretrained vggface2|casia-webface
   mtcnn_pnet                detector    --weights ../shared/assets/weights/mtcnn_pnet.pt
   mtcnn                     detector    --weights ../shared/assets/weights (the folder with mtcnn_{p,r,o}net.pt):
@@ -74,6 +75,8 @@ def export_cifar_resnet(depth, args):
     model = cifar_resnet.CifarResNet(depth)
     if args.weights:
         cifar_resnet.load_weights(model, args.weights)
+    if args.features:
+        return Export(cifar_resnet.Features(model, args.features), "embedder", 32, IMAGENET, extra={"features": args.features})
     return Export(model, "classifier", 32, IMAGENET)
 
 
@@ -147,6 +150,8 @@ def export_llava(source, args):
 
 def build(name, args):
     family, _, arch = name.partition(":")
+    if args.features and not family.startswith("cifar10_resnet"):
+        fail(f"--features is for the CIFAR ResNets, not '{name}'")
     if family == "torchvision" and arch:
         return export_torchvision(arch, args)
     if family in ("cifar10_resnet20", "cifar10_resnet32", "cifar10_resnet44"):
@@ -173,6 +178,7 @@ def main():
     source.add_argument("--pretrained", nargs="?", const=True, default=None, help="download the model's published weights (optional tag)")
     source.add_argument("--random-init", action="store_true", help="random weights; downloads nothing (tests)")
     parser.add_argument("--input-size", type=int, help="square input size, where the model allows a choice")
+    parser.add_argument("--features", choices=["layer1", "layer2", "layer3"], help="cifar10_resnet*: export the features after this stage (an embedder)")
     parser.add_argument("--prefix-ids", help="llava: token ids placed before the image, comma-separated")
     args = parser.parse_args()
 

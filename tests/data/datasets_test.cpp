@@ -80,6 +80,25 @@ TEST(ImageFolderDataset, SeparateValidationFolderSharesClasses) {
   EXPECT_EQ(splits.val->get(0).label, 1);
 }
 
+TEST(ImageFolderDataset, FoldersKeepOnlyTheNamedSubFolders) {
+  TempDir dir;
+  write_picture(dir / "ann" / "1.png", test::picture(8, 8, 1));
+  write_picture(dir / "bob" / "2.png", test::picture(8, 8, 2));
+  write_picture(dir / "bob" / "deep" / "3.png", test::picture(8, 8, 3));
+  write_picture(dir / "cy" / "4.png", test::picture(8, 8, 4));
+  write_picture(dir / "loose.png", test::picture(8, 8, 5));
+  auto splits = build_datasets(config_of("image_folder", ImageFolderOptions{.root = dir.path().string(), .labels = "folder", .folders = {"cy", "bob"}}), 0);
+  ASSERT_EQ(splits.train->size(), 3);
+  EXPECT_EQ(splits.train->class_names(), (std::vector<std::string>{"bob", "cy"}));
+  EXPECT_EQ(splits.train->get(2).label, 1);
+  try {
+    build_datasets(config_of("image_folder", ImageFolderOptions{.root = dir.path().string(), .folders = {"ann", "dan"}}), 0);
+    FAIL();
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("'dan' is not a sub-folder"), std::string::npos) << e.what();
+  }
+}
+
 TEST(ImageFolderDataset, MissingEmptyOrUnlabelledFoldersAreBadInput) {
   TempDir dir;
   std::filesystem::create_directories(dir / "empty");

@@ -108,8 +108,11 @@ TEST(AdversarialTerms, ClassifierTermsFoolASmallClassifier) {
   // With kappa 0 the margin would stop at the decision boundary, where rounding decides.
   auto cw = optimise(term("{name: cw_margin, kappa: 3}"), victims, x, 8.0 / 255, 150);
   EXPECT_EQ(cw.last["cw_margin/net/fooling_rate"], 1);
-  std::printf("smallest lead of a wrong class: untargeted_ce %.2f, cw_margin %.2f logits\n", smallest_lead_away(victims, x, u.delta),
-              smallest_lead_away(victims, x, cw.delta));
+  auto r = optimise(term("relativistic_ce"), victims, x, 8.0 / 255, 150);
+  EXPECT_EQ(r.first["relativistic_ce/net/fooling_rate"], 0);
+  EXPECT_EQ(r.last["relativistic_ce/net/fooling_rate"], 1);
+  std::printf("smallest lead of a wrong class: untargeted_ce %.2f, cw_margin %.2f, relativistic_ce %.2f logits\n",
+              smallest_lead_away(victims, x, u.delta), smallest_lead_away(victims, x, cw.delta), smallest_lead_away(victims, x, r.delta));
   auto e = optimise(term("entropy"), victims, x, 8.0 / 255, 150);
   EXPECT_GT(e.last["entropy/net/normalised_entropy"], e.first["entropy/net/normalised_entropy"] + 0.15);
 }
@@ -124,6 +127,11 @@ TEST(AdversarialTerms, EmbeddingTermsMoveTheEmbedding) {
   auto dodge = optimise(term("embedding_dodge"), victims, x, 8.0 / 255, 150);
   EXPECT_LT(dodge.first["embedding_dodge/face/cosine_distance"], 1e-3);
   EXPECT_GT(dodge.last["embedding_dodge/face/cosine_distance"], 0.3);
+  auto far = optimise(term("feature_distance"), victims, x, 8.0 / 255, 150);
+  EXPECT_LT(far.first["feature_distance/face/relative_distance"], 0.1);
+  EXPECT_GT(far.last["feature_distance/face/relative_distance"], 0.5);
+  std::printf("feature_distance: relative distance %.3f -> %.3f\n", far.first["feature_distance/face/relative_distance"],
+              far.last["feature_distance/face/relative_distance"]);
 
   test::TempDir dir;
   test::write_picture(dir / "target" / "a.png", test::picture(32, 32, 99));

@@ -90,6 +90,23 @@ TEST(ExportedVictims, ParametersGetNoGradient) {
   EXPECT_EQ(v->parameter_count(), 269722);  // the 0.27 M of the assets' README
 }
 
+// The CIFAR ResNets cut after a stage, for feature-level losses: an embedder of that stage's
+// activations (layer2 of a 32x32 input: 32 channels of 16x16).
+TEST(ExportedVictims, CifarResnetFeaturesAreAnEmbedderOfTheStage) {
+  if (test::python().empty()) GTEST_SKIP() << "no Python virtualenv";
+  auto v = build_victim(resolve_victim(config_of(test::exported_victim("cifar10_resnet20", "--random-init --features layer2"), "embedder")),
+                        torch::kCPU);
+  auto x = torch::rand({2, 3, 32, 32}, torch::requires_grad());
+  auto out = v->forward(x);
+  EXPECT_EQ(out.sizes(), (std::vector<int64_t>{2, 32 * 16 * 16}));
+  EXPECT_GE(out.min().item<double>(), 0);  // after the stage's ReLU
+  out.sum().backward();
+  EXPECT_GT(x.grad().abs().sum().item<double>(), 0);
+  auto wrong = test::run_tool("export_victim.py", "facenet --random-init --features layer2 --out /dev/null");
+  EXPECT_NE(wrong.exit_code, 0);
+  EXPECT_NE(wrong.output.find("--features is for the CIFAR ResNets"), std::string::npos) << wrong.output;
+}
+
 TEST(TokenizeRefusal, WritesPromptAndTargetIdsWithTheModelsTokenizer) {
   if (test::python().empty()) GTEST_SKIP() << "no Python virtualenv";
   test::TempDir dir;

@@ -47,6 +47,23 @@ class CifarResNet(nn.Module):
         return self.linear(F.adaptive_avg_pool2d(out, 1).flatten(1))
 
 
+class Features(nn.Module):
+    """A CIFAR ResNet cut after one of its stages (layer1, layer2 or layer3): the
+    intermediate features [N, C * H * W] that feature-level losses (LTP) push away from the
+    clean image's. Mid-level features are shared across architectures, so a perturbation that
+    disrupts them transfers better than one fitted to the last layer's logits."""
+
+    def __init__(self, model, layer):
+        super().__init__()
+        self.model, self.depth = model, ["layer1", "layer2", "layer3"].index(layer) + 1
+
+    def forward(self, x):
+        out = F.relu(self.model.bn1(self.model.conv1(x)))
+        for stage in [self.model.layer1, self.model.layer2, self.model.layer3][:self.depth]:
+            out = stage(out)
+        return out.flatten(1)
+
+
 def load_weights(model, path):
     """Loads a released checkpoint: {'state_dict': {'module.<name>': tensor}} (legacy format)."""
     checkpoint = torch.load(path, map_location="cpu", weights_only=False)

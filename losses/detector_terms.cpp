@@ -13,6 +13,7 @@ struct SuppressOptions {
   double score_threshold = 0.5;
   bool area_weighted = true;
   std::string face = "auto";
+  bool log = true;
   template <class V>
   void visit(V& v) {
     v("iou", iou, "boxes overlapping the face by more than this IoU are suppressed", config::fraction());
@@ -20,6 +21,8 @@ struct SuppressOptions {
     v("area_weighted", area_weighted, "weight each box by its area relative to the face (up to 1): small boxes on part of the face matter less");
     v("face", face, "where the true face is: manifest (the batch's face_box), clean (the detector's best clean box), auto (manifest when given)",
       config::one_of({"auto", "manifest", "clean"}));
+    v("log", log, "minimise -log(1 - score), the detector's cross-entropy towards 'no face', which keeps a gradient where it is sure "
+      "(a softmax score near 1 has almost none); false: the score itself");
   }
 };
 
@@ -40,7 +43,8 @@ class DetectionSuppress final : public VictimTerm {
       weight = overlap * (area / face_area).clamp_max(1);
     }
     const double images = has_face.sum().item<double>();
-    at::Tensor per_image = (weight * scores).sum(1) / weight.sum(1).clamp_min(1e-6);
+    at::Tensor box_loss = o_.log ? -at::log1p(-scores.clamp_max(1 - 1e-6)) : scores;
+    at::Tensor per_image = (weight * box_loss).sum(1) / weight.sum(1).clamp_min(1e-6);
     at::Tensor detected = (scores.detach() * overlap).amax(1).gt(o_.score_threshold).to(at::kFloat);
     m[p + "detection_rate"] = images > 0 ? detected.sum().item<double>() / images : 0;
     m[p + "faces"] = images;

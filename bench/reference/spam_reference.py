@@ -7,7 +7,8 @@ a researcher would write.
     python spam_reference.py CONFIG.yaml --out generator.ts.pt [--set key.path=value ...]
 
 It supports what the strength configs use: an image_folder dataset, the resnet and unet
-generators, TorchScript victims, the untargeted_ce and cw_margin terms, a constant eps
+generators, TorchScript victims, the untargeted_ce, relativistic_ce, cw_margin (classifier)
+and feature_distance (embedder) terms, a constant eps
 (optionally texture-scaled), and trainer.{steps, lr, warmup_steps, lr_floor, betas,
 weight_decay, grad_clip}; it has no robustness transforms and refuses a config with them. The output is a TorchScript module with the interface and attributes of a
 `maskforge export`, so `maskforge eval` and `maskforge protect` take it.
@@ -219,6 +220,7 @@ class Victim(nn.Module):
         self.register_buffer("mean", torch.tensor(spec.get("mean") or side.get("mean", [0.0] * 3)).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(spec.get("std") or side.get("std", [1.0] * 3)).view(1, 3, 1, 1))
         self.weight = number(spec.get("weight", 1))
+        self.name, self.kind = spec.get("name", path.stem), spec.get("kind", side.get("kind", "classifier"))
 
     def forward(self, x):
         if list(x.shape[2:]) != list(self.size):
@@ -234,17 +236,21 @@ def image_folder(root):
     return images, labels
 
 
-def adversarial_loss(term, logits, clean_logits, labels):
-    """The adversarial terms of losses/classifier_terms.cpp, per image, to minimise."""
+TERM_KINDS = {"untargeted_ce": "classifier", "relativistic_ce": "classifier", "cw_margin": "classifier", "feature_distance": "embedder"}
+
+
+def adversarial_loss(term, out, clean, labels):
+    """The adversarial terms of losses/classifier_terms.cpp and embedding_terms.cpp, per image, to minimise."""
     name = term["name"]
-    source = labels if term.get("against", "prediction") == "label" else clean_logits.argmax(1)
-    if name == "untargeted_ce":
+    if name == "feature_distance":
+        return -(out - clean).flatten(1).pow(2).sum(1) / clean.flatten(1).pow(2).sum(1).clamp(min=1e-8)
+    source = labels if term.get("against", "prediction") == "label" else clean.argmax(1)
+    if name in ("untargeted_ce", "relativistic_ce"):
+        logits = out - clean if name == "relativistic_ce" else out
         return -F.cross_entropy(logits, source, reduction="none").clamp(max=number(term.get("cap", 10)))
-    own = logits.gather(1, source[:, None]).squeeze(1)
-    others = logits.scatter(1, source[:, None], -1e9).amax(1)
-    if name == "cw_margin":
-        return (own - others).clamp(min=-number(term.get("kappa", 0)))
-    raise SystemExit(f"spam_reference: loss term {name} is not supported")
+    own = out.gather(1, source[:, None]).squeeze(1)
+    others = out.scatter(1, source[:, None], -1e9).amax(1)
+    return (own - others).clamp(min=-number(term.get("kappa", 0)))
 
 
 def main():
@@ -261,7 +267,10 @@ def main():
     data, g, t = c["data"], c.get("generator", {}), c["trainer"]
     images, labels = image_folder(data["root"])
     victims = [Victim(v) for v in c["victims"]]
-    terms = [l for l in c["losses"] if l["name"] in ("untargeted_ce", "cw_margin")]
+    terms = c["losses"]
+    for term in terms:
+        if term["name"] not in TERM_KINDS or "victim_weights" in term:
+            raise SystemExit(f"spam_reference: loss term {term['name']} (or its victim_weights) is not supported")
     if c.get("robustness"):
         raise SystemExit("spam_reference: robustness transforms are not supported; pass --set 'robustness=[]'")
     eps_config = c.get("eps", {})
@@ -305,9 +314,10 @@ def main():
         for v in victims:
             with torch.no_grad():
                 clean = v(x)
-            logits = v(adv)
+            out = v(adv)
             for term in terms:
-                loss = loss + number(term.get("weight", 1)) * v.weight * adversarial_loss(term, logits, clean, y).mean()
+                if TERM_KINDS[term["name"]] == v.kind and v.name in term.get("victims", [v.name]):
+                    loss = loss + number(term.get("weight", 1)) * v.weight * adversarial_loss(term, out, clean, y).mean()
         optimizer.zero_grad()
         loss.backward()
         if number(t.get("grad_clip", 0)) > 0:

@@ -55,13 +55,12 @@ class Features(nn.Module):
 
     def __init__(self, model, layer):
         super().__init__()
-        self.model, self.depth = model, ["layer1", "layer2", "layer3"].index(layer) + 1
+        depth = ["layer1", "layer2", "layer3"].index(layer) + 1
+        self.conv1, self.bn1 = model.conv1, model.bn1
+        self.stages = nn.Sequential(*[model.layer1, model.layer2, model.layer3][:depth])
 
     def forward(self, x):
-        out = F.relu(self.model.bn1(self.model.conv1(x)))
-        for stage in [self.model.layer1, self.model.layer2, self.model.layer3][:self.depth]:
-            out = stage(out)
-        return out.flatten(1)
+        return self.stages(F.relu(self.bn1(self.conv1(x)))).flatten(1)
 
 
 def load_weights(model, path):

@@ -9,7 +9,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"
-shift $(( $# > 0 ? 1 : 0 ))
 python="${MASKFORGE_CACHE:-$HOME/.cache/maskforge}/venv/bin/python"
 mkdir -p runs/victims
 [[ -f runs/victims/pnet.pt ]] || "$python" tools/export_victim.py mtcnn_pnet --weights ../shared/assets/weights/mtcnn_pnet.pt --out runs/victims/pnet.pt

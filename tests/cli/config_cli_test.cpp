@@ -116,7 +116,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"wrong_type", replace(good, "steps: 20", "steps: many"), "", "trainer.steps: expected an integer >= 1, got 'many'"},
         BadCase{"out_of_range", replace(good, "steps: 20", "steps: 0"), "", "trainer.steps: 0 is out of range; allowed: >= 1"},
         BadCase{"negative_weight", replace(good, "weight: 0.5", "weight: -0.5"), "", "c.yaml:20: losses.1.weight: -0.5 is out of range; allowed: >= 0"},
-        BadCase{"unknown_loss", replace(good, "untargeted_ce", "untargetted_ce"), "", "losses.0.name: 'untargetted_ce' is not allowed; one of: untargeted_ce, targeted_ce"},
+        BadCase{"unknown_loss", replace(good, "untargeted_ce", "untargetted_ce"), "", "losses.0.name: 'untargetted_ce' is not allowed; one of: untargeted_ce, relativistic_ce, targeted_ce"},
         BadCase{"unknown_dataset", replace(good, "dataset: synthetic", "dataset: imagefolder"), "", "did you mean 'image_folder'?"},
         BadCase{"unknown_generator", good, "--set generator.arch=resnett", "--set generator.arch=resnett: generator.arch: 'resnett' is not allowed; one of: resnet, unet"},
         BadCase{"unknown_trainer", replace(good, "kind: spam", "kind: spma"), "", "trainer.kind: 'spma' is not allowed; one of: spam, uep, pgd, classifier; did you mean 'spam'?"},

@@ -107,7 +107,7 @@ void CheckpointManager::prune() {
   auto all = list();
   int64_t kept = 0;
   for (auto it = all.rbegin(); it != all.rend(); ++it) {
-    if (kept++ < keep_last_ || it->milestone) continue;
+    if (it->milestone || kept++ < keep_last_) continue;  // milestones are kept besides the last keep_last
     fs::remove_all(it->dir);
   }
 }

@@ -71,6 +71,8 @@ void add_protect_command(CLI::App& app) {
   c->add_option("--max-megapixels", a->sizes.max_megapixels, "larger images are protected in overlapping tiles")->capture_default_str();
   c->add_option("--tile", a->sizes.tile, "tile side in pixels")->capture_default_str();
   c->add_option("--overlap", a->sizes.overlap, "pixels shared by neighbouring tiles, blended")->capture_default_str();
+  c->add_flag("--skip-existing", a->options.skip_existing,
+              "leave images whose output already exists, and append to protect.csv: continues an interrupted folder");
   c->add_option("--device", a->device, "auto, cpu, cuda or cuda:N")->capture_default_str();
   c->callback([a, c] {
     const auto device = select_device(a->device);
@@ -80,6 +82,7 @@ void add_protect_command(CLI::App& app) {
     std::vector<std::vector<std::string>> rows{{a->options.decode ? "decoded" : "protected", ""},
                                               {"images", std::to_string(s.images)},
                                               {"skipped", std::to_string(s.skipped)},
+                                              {"already there (--skip-existing)", std::to_string(s.existing)},
                                               {"megapixels/s", fmt::format("{:.2f}", s.megapixels / std::max(s.seconds, 1e-9))},
                                               {"mean SSIM", fmt::format("{:.4f}", s.mean_ssim)},
                                               {"mean PSNR", fmt::format("{:.2f} dB", s.mean_psnr)}};

@@ -3,6 +3,7 @@
 #include "core/dist/launch.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "data/image_io.h"
 
 #include <c10/util/Exception.h>
 
@@ -31,9 +32,18 @@ int run(int argc, char** argv) {
   app.set_version_flag("--version", [] { return describe_build(); }, "print the toolkit, LibTorch and CUDA versions and the GPUs seen");
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "console verbosity: trace, debug, info, warn, error, off")->capture_default_str();
+  double max_image_megapixels = static_cast<double>(data::kDefaultMaxImagePixels) / 1e6;
+  app.add_option("--max-image-megapixels", max_image_megapixels,
+                 "refuse images whose header declares more megapixels, before decoding (decompression bombs): protect and eval skip "
+                 "them with the reason, training follows data.on_bad_file")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.require_subcommand(1);
   app.fallthrough();
-  app.parse_complete_callback([&] { log::set_level(log::parse_level(log_level)); });
+  app.parse_complete_callback([&] {
+    log::set_level(log::parse_level(log_level));
+    data::set_max_image_pixels(static_cast<int64_t>(max_image_megapixels * 1e6));
+  });
 
   add_train_command(app);
   add_export_command(app);

@@ -9,7 +9,11 @@
 
 namespace mf {
 
-torch::Device select_device(const std::string& setting, int64_t local_rank) {
+torch::Device select_device(const std::string& setting, int64_t local_rank, int64_t ranks) {
+  if (setting.starts_with("cuda:") && ranks > 1) {
+    fail_input("run.device '{}' names one GPU, but {} ranks run this job and would all train on it; use cuda or auto (the GPU of each local rank)",
+               setting, ranks);
+  }
   const bool gpu = torch::cuda::is_available();
   if (setting == "auto") {
     if (!gpu) return torch::kCPU;

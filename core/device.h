@@ -8,8 +8,9 @@
 namespace mf {
 
 // "auto": the GPU of this process's local rank if any GPU is visible, else the CPU.
-// "cpu", "cuda", "cuda:N": as named; asking for a GPU that is not there is an InputError.
-torch::Device select_device(const std::string& setting, int64_t local_rank = 0);
+// "cpu", "cuda", "cuda:N": as named; asking for a GPU that is not there is an InputError,
+// and so is "cuda:N" in a job of several ranks (they would all train on that one GPU).
+torch::Device select_device(const std::string& setting, int64_t local_rank = 0, int64_t ranks = 1);
 
 // One line on the build and the machine: toolkit, LibTorch and CUDA versions, GPUs seen.
 std::string describe_build();

@@ -19,4 +19,15 @@ Autocast::~Autocast() {
   at::autocast::set_autocast_enabled(type_, was_enabled_);
 }
 
+Fp32Region::Fp32Region()
+    : cpu_(at::autocast::is_autocast_enabled(c10::DeviceType::CPU)), cuda_(at::autocast::is_autocast_enabled(c10::DeviceType::CUDA)) {
+  at::autocast::set_autocast_enabled(c10::DeviceType::CPU, false);
+  at::autocast::set_autocast_enabled(c10::DeviceType::CUDA, false);
+}
+
+Fp32Region::~Fp32Region() {
+  at::autocast::set_autocast_enabled(c10::DeviceType::CPU, cpu_);
+  at::autocast::set_autocast_enabled(c10::DeviceType::CUDA, cuda_);
+}
+
 }  // namespace mf

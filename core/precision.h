@@ -20,4 +20,17 @@ class Autocast {
   bool was_enabled_ = false, enabled_ = false;
 };
 
+// A scope computed in fp32 whatever autocast the caller runs under: for numerically
+// fragile computations (SSIM's E[x^2] - mu^2, the JPEG DCT) that bf16 would ruin.
+class Fp32Region {
+ public:
+  Fp32Region();
+  ~Fp32Region();
+  Fp32Region(const Fp32Region&) = delete;
+  Fp32Region& operator=(const Fp32Region&) = delete;
+
+ private:
+  bool cpu_, cuda_;
+};
+
 }  // namespace mf

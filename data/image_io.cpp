@@ -6,6 +6,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -66,22 +67,125 @@ std::optional<std::string> check_end(Format format, const std::vector<uint8_t>& 
   return std::nullopt;
 }
 
-// Width and height from a JPEG's start-of-frame segment, or nothing.
-std::optional<std::pair<int, int>> jpeg_size(const std::vector<uint8_t>& b) {
-  size_t i = 2;
-  while (i + 9 < b.size()) {
-    if (b[i] != 0xFF) return std::nullopt;
-    uint8_t marker = b[i + 1];
+uint32_t big_endian(const uint8_t* b, int n) {
+  uint32_t v = 0;
+  for (int i = 0; i < n; ++i) v = (v << 8) | b[i];
+  return v;
+}
+
+uint32_t little_endian(const uint8_t* b, int n) {
+  uint32_t v = 0;
+  for (int i = n - 1; i >= 0; --i) v = (v << 8) | b[i];
+  return v;
+}
+
+// `n` bytes at `offset`, or nothing past the end of the file.
+std::optional<std::vector<uint8_t>> bytes_at(std::istream& in, std::streamoff offset, size_t n) {
+  std::vector<uint8_t> b(n);
+  in.clear();
+  in.seekg(offset);
+  if (!in.read(reinterpret_cast<char*>(b.data()), static_cast<std::streamsize>(n))) return std::nullopt;
+  return b;
+}
+
+// Width and height from a JPEG's start-of-frame segment, found by walking the segments
+// (EXIF and ICC data can put it far from the start).
+std::optional<cv::Size> jpeg_size(std::istream& in) {
+  std::streamoff at = 2;
+  while (auto m = bytes_at(in, at, 2)) {
+    const uint8_t marker = (*m)[1];
+    if ((*m)[0] != 0xFF) return std::nullopt;
     if (marker == 0xFF) {  // fill byte
-      ++i;
+      ++at;
       continue;
     }
-    size_t length = (size_t(b[i + 2]) << 8) | b[i + 3];
-    bool sof = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
-    if (sof) return std::pair<int, int>{(b[i + 7] << 8) | b[i + 8], (b[i + 5] << 8) | b[i + 6]};
-    i += 2 + length;
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {  // markers without a length
+      at += 2;
+      continue;
+    }
+    if (marker == 0xDA || marker == 0xD9) return std::nullopt;  // scan data or the end, and no frame before it
+    auto segment = bytes_at(in, at + 2, 7);
+    if (!segment) return std::nullopt;
+    const bool frame = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+    if (frame) return cv::Size(static_cast<int>(big_endian(&(*segment)[5], 2)), static_cast<int>(big_endian(&(*segment)[3], 2)));
+    at += 2 + big_endian(segment->data(), 2);
   }
   return std::nullopt;
+}
+
+// The size an image file's header declares, read without decoding, or nothing when the
+// header holds none.
+std::optional<cv::Size> declared_size(std::istream& in, Format format) {
+  const auto header = bytes_at(in, 0, 30);
+  if (format == Format::jpeg) return jpeg_size(in);
+  if (!header) return std::nullopt;
+  const uint8_t* h = header->data();
+  auto size = [](uint64_t w, uint64_t h) -> std::optional<cv::Size> {
+    if (w > INT32_MAX || h > INT32_MAX) return cv::Size(INT32_MAX, INT32_MAX);
+    return cv::Size(static_cast<int>(w), static_cast<int>(h));
+  };
+  switch (format) {
+    case Format::png:  // IHDR, the first chunk
+      return size(big_endian(h + 16, 4), big_endian(h + 20, 4));
+    case Format::bmp: {  // a 12-byte core header has 16-bit sizes; later ones 32-bit, height negative when top-down
+      if (little_endian(h + 14, 4) == 12) return size(little_endian(h + 18, 2), little_endian(h + 20, 2));
+      const int64_t w = static_cast<int32_t>(little_endian(h + 18, 4)), height = static_cast<int32_t>(little_endian(h + 22, 4));
+      return size(static_cast<uint64_t>(std::abs(w)), static_cast<uint64_t>(std::abs(height)));
+    }
+    case Format::webp: {
+      const std::string chunk(h + 12, h + 16);
+      if (chunk == "VP8 ") return size(little_endian(h + 26, 2) & 0x3FFF, little_endian(h + 28, 2) & 0x3FFF);
+      if (chunk == "VP8L") {
+        const uint32_t bits = little_endian(h + 21, 4);
+        return size((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1);
+      }
+      if (chunk == "VP8X") return size(little_endian(h + 24, 3) + 1, little_endian(h + 27, 3) + 1);
+      return std::nullopt;
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+std::atomic<int64_t> max_pixels{kDefaultMaxImagePixels};
+
+// What check_image_file finds: why the file cannot be an image, or its format and size.
+struct Inspection {
+  std::optional<std::string> problem;
+  Format format = Format::unknown;
+  cv::Size size;
+};
+
+Inspection inspect(const fs::path& path) {
+  std::error_code ec;
+  auto status = fs::status(path, ec);
+  if (fs::is_symlink(fs::symlink_status(path, ec)) && !fs::exists(status)) return {"is a broken link"};
+  if (!fs::exists(status)) return {"does not exist"};
+  if (fs::is_directory(status)) return {"is a directory, not an image"};
+  if (!fs::is_regular_file(status)) return {"is not a regular file"};
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {fmt::format("cannot be read: {}", std::strerror(errno))};
+  const auto file_size = fs::file_size(path, ec);
+  if (ec) return {fmt::format("cannot be read: {}", ec.message())};
+  if (file_size == 0) return {"is empty (0 bytes)"};
+  std::vector<uint8_t> head(16, 0);
+  in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<size_t>(in.gcount()));
+  const Format format = sniff(head);
+  if (format == Format::unknown) return {"is not a JPEG, PNG, BMP or WebP image (unknown file signature)"};
+  const size_t tail_size = std::min<size_t>(file_size, 64);
+  auto tail = bytes_at(in, static_cast<std::streamoff>(file_size - tail_size), tail_size);
+  if (!tail) return {"cannot be read to its end"};
+  if (auto why = check_end(format, *tail)) return {why};
+  const auto size = declared_size(in, format);
+  if (!size || size->width <= 0 || size->height <= 0) return {"has no image size in its header (corrupt?)"};
+  const double pixels = static_cast<double>(size->width) * static_cast<double>(size->height);
+  if (pixels > static_cast<double>(max_pixels.load())) {
+    return {fmt::format("is too large: its header declares {} x {} pixels ({:.1f} megapixels), above the limit of {:.1f} "
+                        "(--max-image-megapixels)",
+                        size->width, size->height, pixels / 1e6, static_cast<double>(max_pixels.load()) / 1e6)};
+  }
+  return {std::nullopt, format, *size};
 }
 
 }  // namespace
@@ -91,43 +195,23 @@ bool has_image_extension(const fs::path& path) {
   return ext == ".jpg" || ext == ".jpeg" || ext == ".png" || ext == ".bmp" || ext == ".webp";
 }
 
-std::optional<std::string> check_image_file(const fs::path& path) {
-  std::error_code ec;
-  auto status = fs::status(path, ec);
-  if (fs::is_symlink(fs::symlink_status(path, ec)) && !fs::exists(status)) return "is a broken link";
-  if (!fs::exists(status)) return "does not exist";
-  if (fs::is_directory(status)) return "is a directory, not an image";
-  if (!fs::is_regular_file(status)) return "is not a regular file";
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fmt::format("cannot be read: {}", std::strerror(errno));
-  const auto size = fs::file_size(path, ec);
-  if (ec) return fmt::format("cannot be read: {}", ec.message());
-  if (size == 0) return "is empty (0 bytes)";
-  std::vector<uint8_t> head(16, 0);
-  in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
-  head.resize(static_cast<size_t>(in.gcount()));
-  const Format format = sniff(head);
-  if (format == Format::unknown) return "is not a JPEG, PNG, BMP or WebP image (unknown file signature)";
-  const size_t tail_size = std::min<size_t>(size, 64);
-  std::vector<uint8_t> tail(tail_size);
-  in.clear();
-  in.seekg(static_cast<std::streamoff>(size - tail_size));
-  in.read(reinterpret_cast<char*>(tail.data()), static_cast<std::streamsize>(tail_size));
-  return check_end(format, tail);
-}
+std::optional<std::string> check_image_file(const fs::path& path) { return inspect(path).problem; }
+
+void set_max_image_pixels(int64_t pixels) { max_pixels = pixels; }
+
+int64_t max_image_pixels() { return max_pixels; }
 
 cv::Mat read_image(const fs::path& path, int64_t min_side, double* scale) {
-  if (auto why = check_image_file(path)) throw BadImage(*why);
+  const Inspection file = inspect(path);
+  if (file.problem) throw BadImage(*file.problem);
   const std::vector<uint8_t> bytes = read_bytes(path);
   int flags = cv::IMREAD_COLOR;
   double factor = 1.0;
-  if (min_side > 0 && sniff(bytes) == Format::jpeg) {
-    if (auto size = jpeg_size(bytes)) {
-      const int shorter = std::min(size->first, size->second);
-      if (shorter >= 8 * min_side) flags = cv::IMREAD_REDUCED_COLOR_8, factor = 0.125;
-      else if (shorter >= 4 * min_side) flags = cv::IMREAD_REDUCED_COLOR_4, factor = 0.25;
-      else if (shorter >= 2 * min_side) flags = cv::IMREAD_REDUCED_COLOR_2, factor = 0.5;
-    }
+  if (min_side > 0 && file.format == Format::jpeg) {
+    const int shorter = std::min(file.size.width, file.size.height);
+    if (shorter >= 8 * min_side) flags = cv::IMREAD_REDUCED_COLOR_8, factor = 0.125;
+    else if (shorter >= 4 * min_side) flags = cv::IMREAD_REDUCED_COLOR_4, factor = 0.25;
+    else if (shorter >= 2 * min_side) flags = cv::IMREAD_REDUCED_COLOR_2, factor = 0.5;
   }
   if (scale) *scale = factor;
   cv::Mat bgr;
@@ -162,13 +246,23 @@ void write_image(const fs::path& path, const at::Tensor& chw, int jpeg_quality) 
   const std::string ext = lower_extension(path);
   if (ext == ".jpg" || ext == ".jpeg") params = {cv::IMWRITE_JPEG_QUALITY, jpeg_quality};
   if (ext == ".webp") params = {cv::IMWRITE_WEBP_QUALITY, std::min(jpeg_quality, 100)};
-  bool ok = false;
+  std::vector<uint8_t> encoded;
   try {
-    ok = cv::imwrite(path.string(), bgr, params);
+    if (!cv::imencode(ext, bgr, encoded, params)) fail_runtime("cannot encode '{}'", path.string());
   } catch (const cv::Exception& e) {
-    fail_runtime("cannot write '{}': {}", path.string(), e.err);
+    fail_runtime("cannot encode '{}': {}", path.string(), e.err);
   }
-  if (!ok) fail_runtime("cannot write '{}'", path.string());
+  // Written whole under a temporary name, then renamed: a killed process never leaves a
+  // half-written image under the final name.
+  const fs::path part = path.string() + ".part";
+  {
+    std::ofstream out(part, std::ios::binary | std::ios::trunc);
+    out.write(reinterpret_cast<const char*>(encoded.data()), static_cast<std::streamsize>(encoded.size()));
+    if (!out.flush()) fail_runtime("cannot write '{}': {}", part.string(), std::strerror(errno));
+  }
+  std::error_code ec;
+  fs::rename(part, path, ec);
+  if (ec) fail_runtime("cannot write '{}': {}", path.string(), ec.message());
 }
 
 }  // namespace mf::data

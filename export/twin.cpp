@@ -69,10 +69,12 @@ std::string script_budget(const ExportInfo& info) {
         above = torch.mean(torch.clamp(std * mid, max={cap}), [2, 3], True) > {mean}
         hi = torch.where(above, mid, hi)
         lo = torch.where(above, lo, mid)
+    if {full_std} > 0.0:
+        hi = torch.clamp(hi, max=1.0 / {full_std})
     return torch.clamp(std * hi, max={cap}) * self.eps
 )",
                      fmt::arg("pad", (o.window | 1) / 2), fmt::arg("k", o.window | 1), fmt::arg("cap", fmt::format("{:.17g}", o.max_factor)),
-                     fmt::arg("mean", fmt::format("{:.17g}", o.mean)));
+                     fmt::arg("mean", fmt::format("{:.17g}", o.mean)), fmt::arg("full_std", fmt::format("{:.17g}", o.full_std)));
 }
 
 }  // namespace
@@ -130,7 +132,8 @@ bool is_maskforge_export(const torch::jit::Module& module) { return module.hasat
 void save_checked(torch::jit::Module& twin, const std::function<at::Tensor(const at::Tensor&)>& reference, const fs::path& out, double tolerance) {
   at::NoGradGuard no_grad;
   auto gen = at::make_generator<at::CPUGeneratorImpl>(7);
-  std::vector<at::Tensor> inputs = {at::rand({2, 3, 64, 48}, gen), at::rand({1, 3, 37, 53}, gen)};
+  // Busy images, and a flat one (where texture scaling's full_std bound acts).
+  std::vector<at::Tensor> inputs = {at::rand({2, 3, 64, 48}, gen), at::rand({1, 3, 37, 53}, gen), 0.5 + 0.01 * at::rand({1, 3, 40, 40}, gen)};
   // Same seed before each call: generators with noise channels draw the same noise.
   auto agree = [&](torch::jit::Module& m, const char* what) {
     for (const auto& x : inputs) {

@@ -5,10 +5,10 @@
 
 namespace mf::losses {
 
-StepContext::StepContext(const networks::VictimEnsemble& victims, at::Tensor x, at::Tensor delta, at::Tensor seen, at::Tensor labels,
+StepContext::StepContext(const networks::VictimEnsemble& victims, at::Tensor x, at::Tensor delta, Transformed seen, at::Tensor labels,
                          at::Tensor face_boxes, uint64_t seed)
-    : victims_(victims), x_(std::move(x)), delta_(std::move(delta)), seen_(std::move(seen)), labels_(std::move(labels)),
-      face_boxes_(std::move(face_boxes)), seed_(seed) {
+    : victims_(victims), x_(std::move(x)), delta_(std::move(delta)), seen_(std::move(seen.images)), labels_(std::move(labels)),
+      face_boxes_(std::move(face_boxes)), placement_(seen.placement), seed_(seed) {
   x_adv_ = (x_ + delta_).clamp(0, 1);
   if (!seen_.defined()) seen_ = x_adv_;
 }

@@ -19,7 +19,9 @@ struct SuppressOptions {
     v("iou", iou, "boxes overlapping the face by more than this IoU are suppressed", config::fraction());
     v("score_threshold", score_threshold, "a box scoring above this counts as a detection", config::fraction());
     v("area_weighted", area_weighted, "weight each box by its area relative to the face (up to 1): small boxes on part of the face matter less");
-    v("face", face, "where the true face is: manifest (the batch's face_box), clean (the detector's best clean box), auto (manifest when given)",
+    v("face", face,
+      "where the true face is: manifest (the batch's face_box), clean (the detector's best clean box), auto (each image's manifest box "
+      "where it has one, its clean box elsewhere)",
       config::one_of({"auto", "manifest", "clean"}));
     v("log", log, "minimise -log(1 - score), the detector's cross-entropy towards 'no face', which keeps a gradient where it is sure "
       "(a softmax score near 1 has almost none); false: the score itself");
@@ -52,20 +54,28 @@ class DetectionSuppress final : public VictimTerm {
   }
 
  private:
-  // The face box of each image in the victim's input pixels, and whether there is one.
+  // The face box of each image in the victim's input pixels of what it sees (moved with the
+  // content by crop transforms), and whether there is one.
   std::pair<at::Tensor, at::Tensor> faces(StepContext& ctx, networks::Victim& victim) {
     const auto& size = victim.config().input_size;
     const double sx = static_cast<double>(size[1]) / ctx.x().size(3), sy = static_cast<double>(size[0]) / ctx.x().size(2);
     at::Tensor given = ctx.face_boxes().to(ctx.x().device());
-    const bool manifest = o_.face == "manifest" || (o_.face == "auto" && (given.select(1, 0) >= 0).any().item<bool>());
-    if (manifest) {
-      at::Tensor scale = at::tensor({sx, sy, sx, sy}, given.options());
-      return {given * scale, (given.select(1, 0) >= 0).to(at::kFloat)};
+    at::Tensor known = given.select(1, 0) >= 0;
+    at::Tensor face = given * at::tensor({sx, sy, sx, sy}, given.options()), has_face = known.to(at::kFloat);
+    if (o_.face == "clean" || (o_.face == "auto" && !known.all().item<bool>())) {
+      at::Tensor clean = ctx.clean(victim);
+      at::Tensor best = clean.select(2, 4).argmax(1);
+      at::Tensor top = clean.gather(1, best.view({-1, 1, 1}).expand({-1, 1, 5})).squeeze(1);
+      at::Tensor clean_face = top.slice(1, 0, 4).to(face.dtype()), clean_has = top.select(1, 4).gt(o_.score_threshold).to(at::kFloat);
+      // auto: each image's manifest box where it has one, the detector's clean box elsewhere.
+      const at::Tensor use_clean = o_.face == "clean" ? at::ones_like(known) : known.logical_not();
+      face = at::where(use_clean.unsqueeze(1), clean_face, face);
+      has_face = at::where(use_clean, clean_has, has_face);
     }
-    at::Tensor clean = ctx.clean(victim);
-    at::Tensor best = clean.select(2, 4).argmax(1);
-    at::Tensor top = clean.gather(1, best.view({-1, 1, 1}).expand({-1, 1, 5})).squeeze(1);
-    return {top.slice(1, 0, 4), top.select(1, 4).gt(o_.score_threshold).to(at::kFloat)};
+    face = ctx.placement().move(face, sx, sy);
+    // A face the crop cut off entirely is no longer there to hide.
+    at::Tensor visible = ((face.select(1, 2) - face.select(1, 0)) > 0) & ((face.select(1, 3) - face.select(1, 1)) > 0);
+    return {face, has_face * visible.to(at::kFloat)};
   }
 
   SuppressOptions o_;

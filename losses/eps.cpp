@@ -41,7 +41,7 @@ struct RatioOptions {
   template <class V>
   void visit(V& v) {
     v("value", value, "eps at the start", config::in_range(0, 1));
-    v("target", target, "the |adversarial| : quality loss ratio to hold (1 and 2 are SPAM's ScaleEp 1:1 and 2:1)", config::positive());
+    v("target", target, "the progress : quality loss ratio to hold (1 and 2 are SPAM's ScaleEp 1:1 and 2:1)", config::positive());
     v("rate", rate, "largest relative change of eps per step", config::in_range(0, 1));
     v("min", min, "eps never goes below this", config::in_range(0, 1));
     v("max", max, "eps never goes above this", config::in_range(0, 1));
@@ -58,7 +58,8 @@ double ramp(const EpsConfig& c, int64_t step, bool cosine) {
   return o.start + (o.end - o.start) * f;
 }
 
-// Local standard deviation of luminance, scaled to the configured mean per image and capped.
+// Local standard deviation of luminance, scaled to the configured mean per image (at most
+// 1 / full_std) and capped.
 at::Tensor texture_budget(const at::Tensor& x, double eps, const EpsConfig& c) {
   const auto& o = c.scaling_options.as<TextureOptions>();
   at::Tensor lum = (0.299 * x.select(1, 0) + 0.587 * x.select(1, 1) + 0.114 * x.select(1, 2)).unsqueeze(1);
@@ -79,6 +80,7 @@ at::Tensor texture_budget(const at::Tensor& x, double eps, const EpsConfig& c) {
     hi = at::where(above, mid, hi);
     lo = at::where(above, lo, mid);
   }
+  if (o.full_std > 0) hi = hi.clamp_max(1 / o.full_std);
   return ((std * hi).clamp_max(o.max_factor) * eps).detach();
 }
 
@@ -92,8 +94,10 @@ const Registry<EpsScheduleFn>& eps_schedules() {
        [](const EpsConfig& c, int64_t s) { return ramp(c, s, false); }},
       {"cosine", "A cosine ramp from start to end over `steps`.", options_of<RampOptions>(),
        [](const EpsConfig& c, int64_t s) { return ramp(c, s, true); }},
-      {"ratio", "Ratio control: eps moves each step to hold |adversarial| / quality at `target`.", options_of<RatioOptions>(),
-       [](const EpsConfig& c, int64_t) { return c.options.as<RatioOptions>().value; }},
+      {"ratio",
+       "Ratio control: eps moves each step to hold the attack's progress (how far the adversarial loss fell since the first step) "
+       "/ the quality loss at `target`.",
+       options_of<RatioOptions>(), [](const EpsConfig& c, int64_t) { return c.options.as<RatioOptions>().value; }},
   });
   return registry;
 }
@@ -109,11 +113,11 @@ const Registry<EpsScalingFn>& eps_scalings() {
 }
 
 EpsSchedule::EpsSchedule(EpsConfig config) : config_(std::move(config)) {
-  if (config_.schedule == "ratio") controlled_ = config_.options.as<RatioOptions>().value;
+  if (config_.schedule == "ratio") control_.eps = config_.options.as<RatioOptions>().value;
 }
 
 double EpsSchedule::value(int64_t step) const {
-  if (config_.schedule == "ratio") return controlled_;
+  if (config_.schedule == "ratio") return control_.eps;
   return eps_schedules().at(config_.schedule).build(config_, step);
 }
 
@@ -128,10 +132,15 @@ at::Tensor EpsSchedule::budget(const at::Tensor& x, int64_t step) const {
 void EpsSchedule::observe(double adversarial, double quality) {
   if (config_.schedule != "ratio") return;
   const auto& o = config_.options.as<RatioOptions>();
-  const double ratio = std::abs(adversarial) / std::max(std::abs(quality), 1e-12);
+  if (std::isnan(control_.baseline)) {  // the first step: where the attack starts, no progress yet
+    control_.baseline = adversarial;
+    return;
+  }
+  const double progress = control_.baseline - adversarial;
+  const double ratio = std::max(progress, 0.0) / std::max(std::abs(quality), 1e-12);
   // Adversarial side too strong for the target: spend less budget; too weak: spend more.
   const double change = std::clamp(std::log(o.target / std::max(ratio, 1e-12)), -1.0, 1.0) * o.rate;
-  controlled_ = std::clamp(controlled_ * std::exp(change), o.min, o.max);
+  control_.eps = std::clamp(control_.eps * std::exp(change), o.min, o.max);
 }
 
 }  // namespace mf::losses

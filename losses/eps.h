@@ -8,6 +8,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <limits>
+
 namespace mf::losses {
 
 struct EpsConfig;
@@ -22,6 +24,7 @@ struct TextureOptions {
   double max_factor = 2.0;
   double mean = 1.0;
   int64_t window = 7;
+  double full_std = 0;
   template <class V>
   void visit(V& v) {
     v("max_factor", max_factor, "cap on the local factor: eps * max_factor bounds every pixel", config::positive());
@@ -30,6 +33,11 @@ struct TextureOptions {
       "the L-inf bound and spends less where the image is flat, which the eye (and SSIM) notices most",
       config::positive());
     v("window", window, "side of the window in which texture (local standard deviation) is measured", config::in_range(3, 63));
+    v("full_std", full_std,
+      "the local standard deviation (0-1 luminance) that earns the full factor 1 at least: the factor never exceeds "
+      "std / full_std, so flat images (skies, skin, large photos, whose 7-pixel windows are smooth) spend less than `mean` "
+      "where the eye would see it; 0: every image spends `mean`",
+      config::in_range(0, 1));
   }
   void validate() const {
     if (mean > max_factor) throw config::FieldError("mean", "the mean factor cannot exceed max_factor, the cap of every pixel's factor");
@@ -49,7 +57,14 @@ struct EpsConfig {
   }
 };
 
-// eps over a run. Holds the ratio controller's current value, which checkpoints save.
+// The ratio controller's state, which checkpoints save: its eps, and the adversarial loss
+// at its first step (NaN until then), from which the attack's progress is measured.
+struct EpsControl {
+  double eps = 0;
+  double baseline = std::numeric_limits<double>::quiet_NaN();
+};
+
+// eps over a run, with the ratio controller's state.
 class EpsSchedule {
  public:
   explicit EpsSchedule(EpsConfig config);
@@ -62,15 +77,18 @@ class EpsSchedule {
   // The budget for the images x: a scalar tensor, or with texture scaling a per-pixel map
   // [N, 1, H, W] (mean over each image = value(step) * mean).
   at::Tensor budget(const at::Tensor& x, int64_t step) const;
-  // Ratio control: after a step, move eps towards holding |adversarial| / quality at the target.
+  // Ratio control: after a step, move eps towards holding progress / quality at the target,
+  // where progress is how far the adversarial loss has fallen since the first step. Every
+  // term is minimised, so progress grows with the attack's strength whatever the term's
+  // sign: an attack that makes none gets more budget.
   void observe(double adversarial, double quality);
 
-  double controlled() const { return controlled_; }
-  void set_controlled(double eps) { controlled_ = eps; }
+  const EpsControl& control() const { return control_; }
+  void set_control(const EpsControl& control) { control_ = control; }
 
  private:
   EpsConfig config_;
-  double controlled_ = 0;
+  EpsControl control_;
 };
 
 }  // namespace mf::losses

@@ -1,5 +1,7 @@
 #include "losses/image_ops.h"
 
+#include "core/precision.h"
+
 #include <ATen/ATen.h>
 
 #include <cmath>
@@ -37,8 +39,13 @@ at::Tensor gaussian_blur(const at::Tensor& x, int64_t size, double sigma) {
   return at::conv2d(h, k.view({1, 1, size, 1}).repeat({c, 1, 1, 1}), {}, at::IntArrayRef{1}, at::IntArrayRef{0}, at::IntArrayRef{1}, c);
 }
 
-at::Tensor ssim(const at::Tensor& a, const at::Tensor& b, int64_t window, double sigma) {
+at::Tensor ssim(const at::Tensor& input_a, const at::Tensor& input_b, int64_t window, double sigma) {
+  Fp32Region fp32;  // E[x^2] - mu^2 cancels to nothing in bf16
+  const auto dtype = input_a.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+  const at::Tensor a = input_a.to(dtype), b = input_b.to(dtype);
   const double c1 = 0.01 * 0.01, c2 = 0.03 * 0.03;
+  const int64_t fits = std::min(a.size(2), a.size(3));
+  if (window > fits) window = fits % 2 == 1 ? fits : fits - 1;
   const int64_t c = a.size(1);
   at::Tensor k = gaussian_kernel(window, sigma, a.options());
   at::Tensor k2 = (k.unsqueeze(1) * k.unsqueeze(0)).view({1, 1, window, window}).repeat({c, 1, 1, 1});

@@ -22,6 +22,8 @@ at::Tensor gaussian_kernel(int64_t size, double sigma, const at::TensorOptions& 
 at::Tensor gaussian_blur(const at::Tensor& x, int64_t size, double sigma);
 
 // SSIM per image (mean over channels and pixels) with a Gaussian window, for images in [0, 1].
+// Images smaller than the window are measured with the largest odd window that fits.
+// Computed in fp32 (or double) even under autocast.
 at::Tensor ssim(const at::Tensor& a, const at::Tensor& b, int64_t window = 11, double sigma = 1.5);
 
 // IoU of boxes [N, B, 4] (x0, y0, x1, y1) with one box per image [N, 4]: [N, B].

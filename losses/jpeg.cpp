@@ -1,5 +1,7 @@
 #include "losses/jpeg.h"
 
+#include "core/precision.h"
+
 #include <ATen/ATen.h>
 
 #include <cmath>
@@ -49,7 +51,9 @@ at::Tensor jpeg_quant_table(double quality, bool chroma, const at::TensorOptions
   return at::tensor(t, at::TensorOptions().dtype(at::kDouble)).to(options);
 }
 
-at::Tensor jpeg_approx(const at::Tensor& x, double quality, bool round) {
+at::Tensor jpeg_approx(const at::Tensor& input, double quality, bool round) {
+  Fp32Region fp32;  // the DCT of values up to 255 has no room for bf16's 8 bits
+  const at::Tensor x = input.scalar_type() == at::kDouble ? input : input.to(at::kFloat);
   const int64_t h = x.size(2), w = x.size(3);
   const int64_t ph = (16 - h % 16) % 16, pw = (16 - w % 16) % 16;
   at::Tensor p = (ph || pw) ? at::pad(x, {0, pw, 0, ph}, "replicate") : x;

@@ -9,7 +9,8 @@
 namespace mf::losses {
 
 // x: [N, 3, H, W] in [0, 1], any size. quality: 1-100. `round` false keeps the coefficients
-// unrounded (a smooth function, for gradient checks).
+// unrounded (a smooth function, for gradient checks). Computed in fp32 (or double) even
+// under autocast.
 at::Tensor jpeg_approx(const at::Tensor& x, double quality, bool round = true);
 
 // The IJG quantisation table (64 values, row-major) for `quality`, luma or chroma.

@@ -61,18 +61,18 @@ double draw(uint64_t seed, const std::vector<double>& range) {
   return rng.uniform(range[0], range[1]);
 }
 
-at::Tensor jpeg(const at::Tensor& x, const TransformConfig& c, uint64_t seed) {
-  return jpeg_approx(x, std::round(draw(seed, c.options.as<JpegOptions>().quality)));
+Transformed jpeg(const at::Tensor& x, const TransformConfig& c, uint64_t seed) {
+  return {jpeg_approx(x, std::round(draw(seed, c.options.as<JpegOptions>().quality)))};
 }
 
-at::Tensor resize(const at::Tensor& x, const TransformConfig& c, uint64_t seed) {
+Transformed resize(const at::Tensor& x, const TransformConfig& c, uint64_t seed) {
   const double s = draw(seed, c.options.as<ResizeOptions>().scale);
   const int64_t h = x.size(2), w = x.size(3);
   at::Tensor small = at::upsample_bilinear2d(x, {std::max<int64_t>(1, std::lround(h * s)), std::max<int64_t>(1, std::lround(w * s))}, false);
-  return at::upsample_bilinear2d(small, {h, w}, false);
+  return {at::upsample_bilinear2d(small, {h, w}, false)};
 }
 
-at::Tensor crop(const at::Tensor& x, const TransformConfig& c, uint64_t seed) {
+Transformed crop(const at::Tensor& x, const TransformConfig& c, uint64_t seed) {
   data::Rng rng(seed);
   const auto& range = c.options.as<CropOptions>().scale;
   const double s = rng.uniform(range[0], range[1]);
@@ -81,19 +81,21 @@ at::Tensor crop(const at::Tensor& x, const TransformConfig& c, uint64_t seed) {
   const int64_t y0 = static_cast<int64_t>(rng.below(h - ch + 1)), x0 = static_cast<int64_t>(rng.below(w - cw + 1));
   const int64_t top = static_cast<int64_t>(rng.below(h - ch + 1)), left = static_cast<int64_t>(rng.below(w - cw + 1));
   at::Tensor window = x.slice(2, y0, y0 + ch).slice(3, x0, x0 + cw);
-  return at::constant_pad_nd(window, {left, w - cw - left, top, h - ch - top}, 0.5);
+  const auto d = [](int64_t v) { return static_cast<double>(v); };
+  return {at::constant_pad_nd(window, {left, w - cw - left, top, h - ch - top}, 0.5),
+          {d(left - x0), d(top - y0), d(left), d(top), d(left + cw), d(top + ch)}};
 }
 
-at::Tensor blur(const at::Tensor& x, const TransformConfig& c, uint64_t seed) {
+Transformed blur(const at::Tensor& x, const TransformConfig& c, uint64_t seed) {
   const double sigma = draw(seed, c.options.as<BlurOptions>().sigma);
-  return gaussian_blur(x, 2 * static_cast<int64_t>(std::ceil(3 * sigma)) + 1, sigma);
+  return {gaussian_blur(x, 2 * static_cast<int64_t>(std::ceil(3 * sigma)) + 1, sigma)};
 }
 
-at::Tensor noise(const at::Tensor& x, const TransformConfig& c, uint64_t seed) {
+Transformed noise(const at::Tensor& x, const TransformConfig& c, uint64_t seed) {
   const double std = draw(seed, c.options.as<NoiseOptions>().std);
   auto gen = at::make_generator<at::CPUGeneratorImpl>(data::mix(seed, 1));
   at::Tensor n = at::randn(x.sizes(), gen, at::TensorOptions().dtype(x.scalar_type())).to(x.device());
-  return (x + n * std).clamp(0, 1);
+  return {(x + n * std).clamp(0, 1)};
 }
 
 }  // namespace
@@ -109,13 +111,32 @@ const Registry<TransformFn>& robustness_transforms() {
   return registry;
 }
 
-at::Tensor Robustness::apply(const at::Tensor& x, uint64_t seed, std::map<std::string, double>* metrics) const {
-  at::Tensor out = x;
+Placement Placement::then(const Placement& next) const {
+  // The window moves with the content, then only the part inside the next window shows.
+  return {dx + next.dx,
+          dy + next.dy,
+          std::max(left + next.dx, next.left),
+          std::max(top + next.dy, next.top),
+          std::min(right + next.dx, next.right),
+          std::min(bottom + next.dy, next.bottom)};
+}
+
+at::Tensor Placement::move(const at::Tensor& boxes, double scale_x, double scale_y) const {
+  at::Tensor x = (boxes.select(1, 0) + dx * scale_x).clamp(left * scale_x, right * scale_x);
+  at::Tensor y = (boxes.select(1, 1) + dy * scale_y).clamp(top * scale_y, bottom * scale_y);
+  at::Tensor x1 = (boxes.select(1, 2) + dx * scale_x).clamp(left * scale_x, right * scale_x);
+  at::Tensor y1 = (boxes.select(1, 3) + dy * scale_y).clamp(top * scale_y, bottom * scale_y);
+  return at::stack({x, y, x1, y1}, 1);
+}
+
+Transformed Robustness::apply(const at::Tensor& x, uint64_t seed, std::map<std::string, double>* metrics) const {
+  Transformed out{x};
   for (size_t i = 0; i < transforms_.size(); ++i) {
     const auto& t = transforms_[i];
     data::Rng coin(data::mix(seed, i, 0xc011));
     if (coin.uniform() >= t.p) continue;
-    out = robustness_transforms().at(t.name).build(out, t, data::mix(seed, i));
+    Transformed next = robustness_transforms().at(t.name).build(out.images, t, data::mix(seed, i));
+    out = {next.images, out.placement.then(next.placement)};
     if (metrics) (*metrics)["robustness/" + t.name] = 1;
   }
   return out;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "losses/loss_config.h"
+#include "losses/robustness.h"
 #include "networks/ensemble.h"
 
 #include <ATen/core/Tensor.h>
@@ -20,7 +21,8 @@ using Metrics = std::map<std::string, double>;
 // shared by the terms that use the same victim; clean outputs without gradients.
 class StepContext {
  public:
-  StepContext(const networks::VictimEnsemble& victims, at::Tensor x, at::Tensor delta, at::Tensor seen, at::Tensor labels,
+  // `seen`: x_adv after robustness transforms (none when its images are undefined).
+  StepContext(const networks::VictimEnsemble& victims, at::Tensor x, at::Tensor delta, Transformed seen, at::Tensor labels,
               at::Tensor face_boxes, uint64_t seed);
 
   const at::Tensor& x() const { return x_; }          // clean images [N, 3, H, W] in [0, 1]
@@ -29,6 +31,7 @@ class StepContext {
   const at::Tensor& seen() const { return seen_; }    // x_adv after robustness transforms: what victims see
   const at::Tensor& labels() const { return labels_; }          // [N] int64, -1 unknown
   const at::Tensor& face_boxes() const { return face_boxes_; }  // [N, 4] in pixels of x, -1 unknown
+  const Placement& placement() const { return placement_; }    // where the transforms moved x's content in seen
   const networks::VictimEnsemble& victims() const { return victims_; }
   // Seeds randomness that must be the same on resume (e.g. the refusal prompt of a step).
   uint64_t seed() const { return seed_; }
@@ -40,6 +43,7 @@ class StepContext {
  private:
   const networks::VictimEnsemble& victims_;
   at::Tensor x_, delta_, x_adv_, seen_, labels_, face_boxes_;
+  Placement placement_;
   uint64_t seed_;
   std::map<networks::Victim*, at::Tensor> adversarial_, clean_;
 };

@@ -52,12 +52,18 @@ std::vector<Job> plan(const ProtectOptions& o) {
 }  // namespace
 
 ProtectSummary protect_files(Method& method, const ProtectOptions& o, const c10::Device& device) {
-  const auto jobs = plan(o);
-  fs::create_directories(o.output);
-  std::ofstream csv(o.output / "protect.csv");
-  csv << "path,width,height,megapixels,ssim,psnr,seconds,status\n";
-  log::info("{} {} image(s) from '{}' with {}", o.decode ? "decoding" : "protecting", jobs.size(), o.input.string(), method.describe());
+  auto jobs = plan(o);
   ProtectSummary s;
+  if (o.skip_existing) {
+    s.existing = std::erase_if(jobs, [](const Job& j) { return fs::exists(j.target); });
+    if (s.existing > 0) log::info("{} image(s) already in '{}' are left as they are (--skip-existing)", s.existing, o.output.string());
+  }
+  fs::create_directories(o.output);
+  const fs::path csv_path = o.output / "protect.csv";
+  const bool append = o.skip_existing && fs::exists(csv_path);
+  std::ofstream csv(csv_path, append ? std::ios::app : std::ios::trunc);
+  if (!append) csv << "path,width,height,megapixels,ssim,psnr,seconds,status\n";
+  log::info("{} {} image(s) from '{}' with {}", o.decode ? "decoding" : "protecting", jobs.size(), o.input.string(), method.describe());
   Progress progress("image", static_cast<int64_t>(jobs.size()));
   std::vector<std::string> skipped;
   const auto start = std::chrono::steady_clock::now();
@@ -101,6 +107,7 @@ ProtectSummary protect_files(Method& method, const ProtectOptions& o, const c10:
       s.mean_ssim += ssim[i].item<double>();
       s.mean_psnr += psnr[i].item<double>();
     }
+    csv.flush();  // rows of finished images survive a kill
     progress.update(static_cast<int64_t>(next), {{"MP", s.megapixels}});
   }
   progress.finish();

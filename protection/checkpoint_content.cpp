@@ -15,7 +15,7 @@ namespace {
 using json = nlohmann::json;
 
 json to_json(const TrainState& s) {
-  return {{"step", s.step}, {"data_epoch", s.data.epoch}, {"data_batch", s.data.batch}, {"eps", s.eps}, {"best_val", std::isfinite(s.best_val) ? s.best_val : -1.0},
+  return {{"step", s.step}, {"data_epoch", s.data.epoch}, {"data_batch", s.data.batch}, {"eps", s.eps.eps}, {"eps_baseline", std::isnan(s.eps.baseline) ? json() : json(s.eps.baseline)}, {"best_val", std::isfinite(s.best_val) ? s.best_val : -1.0},
           {"best_step", s.best_step}};
 }
 
@@ -23,7 +23,8 @@ TrainState from_json(const json& j) {
   TrainState s;
   s.step = j.at("step");
   s.data = {j.at("data_epoch"), j.at("data_batch")};
-  s.eps = j.at("eps");
+  s.eps.eps = j.at("eps");
+  if (j.contains("eps_baseline") && j.at("eps_baseline").is_number()) s.eps.baseline = j.at("eps_baseline");
   s.best_step = j.at("best_step");
   s.best_val = s.best_step >= 0 ? j.at("best_val").get<double>() : INFINITY;
   return s;
@@ -57,7 +58,7 @@ TrainedProtection load_trained_protection(const fs::path& dir) {
   CheckpointContent content = read_checkpoint_content(dir);
   const std::string& kind = content.config.trainer.kind;
   TrainedProtection t{content, nullptr, nullptr, losses::EpsSchedule(content.config.eps)};
-  t.eps.set_controlled(content.state.eps);
+  t.eps.set_control(content.state.eps);
   if (kind == "spam") {
     t.generator = networks::build_generator(content.config.generator);
     checkpoints::load_module(*t.generator, dir / (std::string(kGeneratorModule) + ".pt"), "generator");

@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 struct TrainState {
   int64_t step = 0;            // optimizer steps done
   data::LoaderPosition data;   // the next training batch
-  double eps = 0;              // the ratio controller's eps (scaled epsilon)
+  losses::EpsControl eps;      // the ratio controller (scaled epsilon)
   double best_val = INFINITY;  // lowest validation loss so far, and its step
   int64_t best_step = -1;
 };

@@ -31,7 +31,7 @@ Protection::Protection(const Config& config, const c10::Device& device)
 }
 
 losses::ObjectiveValue Protection::evaluate(const data::Batch& batch, const at::Tensor& delta, uint64_t seed, bool robust) {
-  at::Tensor seen;
+  losses::Transformed seen;
   if (robust && !robustness.empty()) seen = robustness.apply((batch.images + delta).clamp(0, 1), seed);
   losses::StepContext ctx(victims, batch.images, delta, seen, batch.labels, batch.face_boxes, seed);
   return objective.compute(ctx);

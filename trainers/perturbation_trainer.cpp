@@ -20,13 +20,13 @@ class PerturbationTrainer final : public Trainer {
         optimizer_(std::vector<at::Tensor>{}, adamw_options(config.trainer)) {
     source_->module().to(device_);
     optimizer_.add_param_group(torch::optim::OptimizerParamGroup(source_->module().parameters()));
-    state_.eps = protection_.eps.controlled();
+    state_.eps = protection_.eps.control();
     log::info("victims:\n{}", protection_.victims.summary());
   }
 
  protected:
   Metrics run_step() override {
-    protection_.eps.set_controlled(state_.eps);
+    protection_.eps.set_control(state_.eps);
     source_->module().train();
     apply_learning_rate(optimizer_);
     optimizer_.zero_grad();
@@ -48,7 +48,7 @@ class PerturbationTrainer final : public Trainer {
     source_->after_step(eps);
     m["eps"] = eps;
     protection_.eps.observe(m["loss/adversarial"], m["loss/quality"]);
-    state_.eps = protection_.eps.controlled();
+    state_.eps = protection_.eps.control();
     return m;
   }
 

@@ -30,24 +30,40 @@ namespace {
 using json = nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-std::map<std::string, at::Tensor> rng_states() {
+// The random state this process trains with: the CPU generator's, and the generator of
+// the GPU it trains on (saved as "cuda", so that a run resumes on any GPU index or none).
+std::map<std::string, at::Tensor> rng_states(const c10::Device& device) {
   std::map<std::string, at::Tensor> out{{"cpu", at::detail::getDefaultCPUGenerator().get_state()}};
-  if (at::hasCUDA()) {
-    for (c10::DeviceIndex i = 0; i < static_cast<c10::DeviceIndex>(at::detail::getCUDAHooks().deviceCount()); ++i) {
-      out[fmt::format("cuda{}", i)] = at::globalContext().defaultGenerator(c10::Device(at::kCUDA, i)).get_state();
-    }
-  }
+  if (device.is_cuda()) out["cuda"] = at::globalContext().defaultGenerator(device).get_state();
   return out;
 }
 
-void restore_rng_states(const std::map<std::string, at::Tensor>& states) {
+void restore_rng_states(const std::map<std::string, at::Tensor>& states, const c10::Device& device) {
   for (const auto& [name, state] : states) {
-    at::Generator gen = name == "cpu" ? at::detail::getDefaultCPUGenerator()
-                                      : at::globalContext().defaultGenerator(c10::Device(at::kCUDA, static_cast<c10::DeviceIndex>(std::stoi(name.substr(4)))));
+    if (name != "cpu" && !device.is_cuda()) {
+      log::warn("the checkpoint holds a GPU random state and this run is on the CPU: its GPU random stream is not restored");
+      continue;
+    }
+    at::Generator gen = name == "cpu" ? at::detail::getDefaultCPUGenerator() : at::globalContext().defaultGenerator(device);
     std::lock_guard<std::mutex> lock(gen.mutex());
     gen.set_state(state);
   }
 }
+
+// Validation and samples draw random numbers (noise channels, robustness transforms) from
+// a copy of the training stream: how often they run does not change training, and a run
+// resumed from a checkpoint taken before them equals one that ran them.
+class KeepRandomState {
+ public:
+  explicit KeepRandomState(const c10::Device& device) : device_(device), saved_(rng_states(device)) {}
+  ~KeepRandomState() { restore_rng_states(saved_, device_); }
+  KeepRandomState(const KeepRandomState&) = delete;
+  KeepRandomState& operator=(const KeepRandomState&) = delete;
+
+ private:
+  c10::Device device_;
+  std::map<std::string, at::Tensor> saved_;
+};
 
 // RNG states travel between ranks as pickled dicts.
 std::string pickle(const std::map<std::string, at::Tensor>& states) {
@@ -69,7 +85,7 @@ std::string rng_prefix(int64_t rank) { return rank == 0 ? "" : fmt::format("rank
 }  // namespace
 
 Trainer::Trainer(const Config& config, std::shared_ptr<dist::Context> dist)
-    : config_(config), dist_(std::move(dist)), device_(select_device(config.run.device, dist_->local_rank())) {
+    : config_(config), dist_(std::move(dist)), device_(select_device(config.run.device, dist_->local_rank(), dist_->world_size())) {
   // LibTorch seeds its default generator from the OS; everything a run initialises (victims,
   // generator) must instead follow run.seed.
   torch::manual_seed(static_cast<uint64_t>(config.run.seed));
@@ -178,7 +194,7 @@ void Trainer::resume(const fs::path& dir) {
   if (mine.empty()) {
     log::warn("checkpoint '{}' has no random state for rank {} (it was saved by fewer ranks); this rank's random stream restarts", dir.string(), dist_->rank());
   }
-  restore_rng_states(mine);
+  restore_rng_states(mine, device_);
   log::info("resumed from '{}' at step {}", dir.string(), state_.step);
 }
 
@@ -193,7 +209,7 @@ void Trainer::broadcast_modules() {
 
 void Trainer::save_checkpoint(bool milestone) {
   // Every rank's random state goes into rank 0's checkpoint.
-  const auto all_rng = dist_->all_gather("rng", pickle(rng_states()));
+  const auto all_rng = dist_->all_gather("rng", pickle(rng_states(device_)));
   if (!dist_->is_main()) return;
   std::map<std::string, at::Tensor> rng;
   for (int64_t r = 0; r < dist_->world_size(); ++r) {
@@ -217,6 +233,7 @@ void Trainer::log_metrics(const Metrics& metrics) {
 }
 
 void Trainer::write_samples() {
+  KeepRandomState keep(device_);
   auto s = samples();
   if (!s) return;
   at::NoGradGuard no_grad;
@@ -234,7 +251,10 @@ void Trainer::write_samples() {
 }
 
 void Trainer::run_validation() {
-  Metrics m = validate();
+  Metrics m = [&] {
+    KeepRandomState keep(device_);
+    return validate();
+  }();
   last_validation_.clear();
   for (const auto& [k, v] : m) last_validation_["val/" + k] = v;
   if (auto it = m.find("loss/total"); it != m.end() && it->second < state_.best_val) {

@@ -144,9 +144,9 @@ class UnetGenerator(nn.Module):
         return self.head(h)
 
 
-def texture_budget(x, eps: float, max_factor: float, mean: float, window: int):
+def texture_budget(x, eps: float, max_factor: float, mean: float, window: int, full_std: float):
     """losses/eps.cpp's texture scaling: eps * min(s * local luminance std, max_factor), with
-    s found by bisection so that the factor's mean is `mean` per image."""
+    s found by bisection so that the factor's mean is `mean` per image, at most 1 / full_std."""
     lum = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).unsqueeze(1)
     k = window | 1
     pad = k // 2
@@ -161,6 +161,8 @@ def texture_budget(x, eps: float, max_factor: float, mean: float, window: int):
         above = (std * mid).clamp(max=max_factor).mean((2, 3), True) > mean
         hi = torch.where(above, mid, hi)
         lo = torch.where(above, lo, mid)
+    if full_std > 0:
+        hi = hi.clamp(max=1.0 / full_std)
     return (std * hi).clamp(max=max_factor) * eps
 
 
@@ -177,6 +179,7 @@ class Protector(nn.Module):
     max_factor: float
     mean: float
     window: int
+    full_std: float
 
     def __init__(self, net, eps, arch, run_name, texture):
         super().__init__()
@@ -192,6 +195,7 @@ class Protector(nn.Module):
         self.max_factor = number(texture.get("max_factor", 2))
         self.mean = number(texture.get("mean", 1))
         self.window = int(texture.get("window", 7))
+        self.full_std = number(texture.get("full_std", 0))
 
     @torch.jit.export
     def perturbation(self, x):
@@ -199,7 +203,7 @@ class Protector(nn.Module):
         m = self.net.multiple
         ph, pw = max((h + m - 1) // m, 2) * m - h, max((w + m - 1) // m, 2) * m - w
         padded = F.pad(x, [0, pw, 0, ph], mode="reflect" if ph < h and pw < w else "replicate") if ph or pw else x
-        eps = texture_budget(x, self.eps, self.max_factor, self.mean, self.window) if self.texture else torch.full([1, 1, 1, 1], self.eps)
+        eps = texture_budget(x, self.eps, self.max_factor, self.mean, self.window, self.full_std) if self.texture else torch.full([1, 1, 1, 1], self.eps)
         return torch.tanh(self.net(padded)[:, :, :h, :w]) * eps
 
     def forward(self, x):

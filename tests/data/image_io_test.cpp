@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 namespace mf::data {
 namespace {
@@ -64,6 +65,90 @@ TEST(ImageIo, ReducedDecodingKeepsTheShorterSideAboveTheTarget) {
   cv::Mat full = read_image(dir / "big.jpg", 0, &scale);
   EXPECT_EQ(scale, 1.0);
   EXPECT_EQ(full.rows, 768);
+}
+
+// Sets the pixel limit for one test and restores the default after it.
+struct PixelLimit {
+  explicit PixelLimit(int64_t pixels) { set_max_image_pixels(pixels); }
+  ~PixelLimit() { set_max_image_pixels(kDefaultMaxImagePixels); }
+};
+
+TEST(ImageIo, RefusesImagesAboveThePixelLimitInEveryFormat) {
+  TempDir dir;
+  const cv::Mat rgb = test::picture(1200, 1000, 4);  // 1.2 megapixels
+  for (const char* ext : {".jpg", ".png", ".bmp", ".webp"}) {
+    const fs::path file = dir / (std::string("big") + ext);
+    test::write_picture(file, rgb);
+    {
+      PixelLimit limit(1'000'000);
+      auto why = check_image_file(file);
+      ASSERT_TRUE(why) << ext;
+      EXPECT_NE(why->find("declares 1200 x 1000 pixels (1.2 megapixels), above the limit of 1.0"), std::string::npos) << *why;
+      EXPECT_THROW(read_image(file), BadImage) << ext;
+    }
+    PixelLimit limit(1'200'000);
+    EXPECT_FALSE(check_image_file(file)) << ext;
+    EXPECT_EQ(read_image(file).size(), rgb.size()) << ext;
+  }
+}
+
+// Overwrites bytes of `bytes` at `offset`.
+void patch(std::string& bytes, size_t offset, std::initializer_list<uint8_t> values) {
+  for (uint8_t v : values) bytes[offset++] = static_cast<char>(v);
+}
+
+// Small files whose headers declare 20000 x 20000 pixels (16000 x 16000 for WebP, whose
+// sides stop at 16383), while their data stay those of a 64 x 48 image: refused from the
+// header alone, with the default limit.
+TEST(ImageIo, RefusesDecompressionBombsFromTheirHeaders) {
+  TempDir dir;
+  const cv::Mat rgb = test::picture(64, 48, 5);
+  cv::Mat bgr;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  for (const char* ext : {".png", ".bmp", ".webp", ".jpg"}) {
+    const std::string ex(ext);
+    const fs::path small = dir / ("small" + ex);
+    // Lossy WebP (a VP8 frame header; the lossless VP8L one is read in the next test).
+    ASSERT_TRUE(cv::imwrite(small.string(), bgr, {cv::IMWRITE_WEBP_QUALITY, 90, cv::IMWRITE_JPEG_QUALITY, 90}));
+    std::string bytes = test::read_file(small);
+    if (ex == ".png") patch(bytes, 16, {0, 0, 0x4E, 0x20, 0, 0, 0x4E, 0x20});  // IHDR width, height
+    if (ex == ".bmp") patch(bytes, 18, {0x20, 0x4E, 0, 0, 0x20, 0x4E, 0, 0});  // BITMAPINFOHEADER
+    if (ex == ".webp") {
+      ASSERT_EQ(bytes.substr(12, 4), "VP8 ");
+      patch(bytes, 26, {0x80, 0x3E, 0x80, 0x3E});  // VP8 frame header: 16000, 16000
+    }
+    if (ex == ".jpg") {  // the start-of-frame segment
+      const size_t sof = bytes.find("\xFF\xC0");
+      ASSERT_NE(sof, std::string::npos);
+      patch(bytes, sof + 5, {0x4E, 0x20, 0x4E, 0x20});
+    }
+    test::write_file(dir / ("bomb" + ex), bytes);
+    auto why = check_image_file(dir / ("bomb" + ex));
+    ASSERT_TRUE(why) << ext;
+    const std::string declared = ex == ".webp" ? "declares 16000 x 16000 pixels (256.0 megapixels)" : "declares 20000 x 20000 pixels (400.0 megapixels)";
+    EXPECT_NE(why->find(declared + ", above the limit of 89.5"), std::string::npos) << *why;
+    EXPECT_THROW(read_image(dir / ("bomb" + ex)), BadImage);
+  }
+}
+
+TEST(ImageIo, ReadsTheSizeOfLosslessWebpAndOfJpegsWithLargeMetadata) {
+  TempDir dir;
+  const cv::Mat rgb = test::picture(70, 30, 6);
+  cv::Mat bgr;
+  cv::cvtColor(rgb, bgr, cv::COLOR_RGB2BGR);
+  ASSERT_TRUE(cv::imwrite((dir / "lossless.webp").string(), bgr, {cv::IMWRITE_WEBP_QUALITY, 101}));  // above 100: VP8L
+  PixelLimit limit(70 * 30);
+  EXPECT_FALSE(check_image_file(dir / "lossless.webp"));
+  EXPECT_EQ(read_image(dir / "lossless.webp").size(), rgb.size());
+  // A 60 KB comment segment before the frame header.
+  test::write_picture(dir / "plain.jpg", rgb);
+  const std::string jpeg = test::read_file(dir / "plain.jpg");
+  std::string comment = "\xFF\xFE\xEA\x62" + std::string(0xEA62 - 2, 'c');
+  test::write_file(dir / "commented.jpg", jpeg.substr(0, 2) + comment + jpeg.substr(2));
+  EXPECT_FALSE(check_image_file(dir / "commented.jpg"));
+  set_max_image_pixels(70 * 30 - 1);
+  EXPECT_TRUE(check_image_file(dir / "commented.jpg"));
+  EXPECT_TRUE(check_image_file(dir / "lossless.webp"));
 }
 
 }  // namespace

@@ -164,6 +164,26 @@ TEST(AdversarialTerms, DetectionSuppressHidesARealFaceFromMtcnn) {
   EXPECT_EQ(s.last["detection_suppress/pnet/detection_rate"], 0);
 }
 
+// face: auto takes each image's manifest box where it has one and the detector's clean box
+// elsewhere (it used to switch the whole batch to the manifest when one image had a box).
+TEST(AdversarialTerms, DetectionSuppressAutoChoosesTheFacePerImage) {
+  const fs::path assets = test::assets_dir();
+  if (assets.empty() || test::python().empty()) GTEST_SKIP() << "needs ../shared/assets and the Python virtualenv";
+  auto pnet = test::exported_victim("mtcnn_pnet", "--weights " + (assets / "weights" / "mtcnn_pnet.pt").string());
+  networks::VictimEnsemble victims({exported("pnet", "detector", pnet)}, torch::kCPU);
+  std::vector<fs::path> faces;
+  for (const auto& f : fs::recursive_directory_iterator(assets / "faces" / "lfw_subset")) {
+    if (f.is_regular_file() && data::has_image_extension(f.path())) faces.push_back(f.path());
+  }
+  std::sort(faces.begin(), faces.end());
+  auto x = torch::stack({data::to_tensor(data::read_image(faces[0])), data::to_tensor(data::read_image(faces[1]))});  // 250x250 each
+  auto boxes = torch::tensor({{70.0, 60.0, 180.0, 190.0}, {-1.0, -1.0, -1.0, -1.0}});  // a box for the first image only
+  auto s = optimise(term("detection_suppress"), victims, x, 8.0 / 255, 0, boxes);
+  EXPECT_EQ(s.first["detection_suppress/pnet/faces"], 2);
+  auto manifest_only = optimise(term("{name: detection_suppress, face: manifest}"), victims, x, 8.0 / 255, 0, boxes);
+  EXPECT_EQ(manifest_only.first["detection_suppress/pnet/faces"], 1);
+}
+
 TEST(AdversarialTerms, RefusalMakesTheTinyVlmEmitTheTarget) {
   if (test::python().empty()) GTEST_SKIP() << "needs the Python virtualenv";
   test::TempDir dir;

@@ -25,6 +25,15 @@ void expect_gradients_match(const std::function<torch::Tensor(const torch::Tenso
   }
 }
 
+TEST(Ssim, ImagesSmallerThanTheWindowAreMeasuredWithOneThatFits) {
+  torch::manual_seed(2);
+  for (auto [h, w] : {std::pair{5, 8}, std::pair{4, 4}, std::pair{1, 3}}) {
+    auto a = torch::rand({2, 3, h, w});
+    EXPECT_TRUE(torch::allclose(ssim(a, a), torch::ones({2}))) << h << "x" << w;
+    EXPECT_TRUE((ssim(a, (a + 0.5 * torch::rand_like(a)).clamp(0, 1)) < 0.99).all().item<bool>()) << h << "x" << w;
+  }
+}
+
 TEST(GradientCheck, Ssim) {
   auto b = torch::rand({2, 3, 16, 16}, torch::kDouble);
   expect_gradients_match([&](const torch::Tensor& a) { return 1 - ssim(a, b, 7, 1.5).mean(); }, torch::rand({2, 3, 16, 16}));

@@ -1,4 +1,5 @@
 // The JPEG approximation against real JPEG (OpenCV's libjpeg) on real photographs.
+#include "core/precision.h"
 #include "data/image_io.h"
 #include "losses/image_ops.h"
 #include "losses/jpeg.h"
@@ -55,6 +56,24 @@ TEST(JpegApproximation, MatchesRealJpegOnRealPhotos) {
       EXPECT_NEAR(approx_distortion, real_distortion, 0.5) << "quality " << quality;
     }
   }
+}
+
+// Under bf16 autocast (trainer.precision bf16, or auto on CUDA) both stay in fp32: bf16's
+// 8-bit mantissa would move DCT coefficients of values up to 255 by whole steps, and turn
+// SSIM's E[x^2] - mu^2 into noise.
+TEST(JpegApproximation, JpegAndSsimKeepFp32UnderBf16Autocast) {
+  auto x = data::to_tensor(test::picture(64, 48, 7)).unsqueeze(0);
+  auto y = (x + 0.02 * torch::randn_like(x)).clamp(0, 1);
+  const auto jpeg32 = jpeg_approx(x, 75), ssim32 = ssim(x, y);
+  torch::Tensor jpeg16, ssim16;
+  {
+    Autocast bf16(torch::kCPU, "bf16");
+    jpeg16 = jpeg_approx(x, 75), ssim16 = ssim(x, y);
+    EXPECT_EQ(torch::conv2d(x, torch::ones({1, 3, 3, 3})).scalar_type(), torch::kBFloat16) << "autocast is on around them";
+  }
+  EXPECT_EQ(jpeg16.scalar_type(), torch::kFloat);
+  EXPECT_LT((jpeg16 - jpeg32).abs().max().item<double>(), 1e-6);
+  EXPECT_LT((ssim16 - ssim32).abs().max().item<double>(), 1e-6);
 }
 
 TEST(JpegApproximation, LowerQualityDistortsMore) {

@@ -40,7 +40,7 @@ trainer: {{kind: {}, {}steps: 3, val_every: 0, sample_every: 0, checkpoint_every
 
 TEST(Export, GeneratorTwinCarriesMetadataAndTakesAnySize) {
   test::TempDir dir;
-  auto run = tiny_run(dir, "spam", "eps: {schedule: constant, value: 6/255, scaling: texture, max_factor: 1.5}");
+  auto run = tiny_run(dir, "spam", "eps: {schedule: constant, value: 6/255, scaling: texture, max_factor: 1.5, full_std: 0.04}");
   auto r = run_maskforge("export " + run.string() + " --out " + (dir / "g.pt").string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto m = torch::jit::load((dir / "g.pt").string());
@@ -141,6 +141,34 @@ TEST(Protect, AFolderKeepsNamesAndSubfoldersSkipsBadFilesAndWritesACsv) {
   // PNG output is lossless: the protected PNG differs from the input only by the perturbation.
   auto in = data::to_tensor(data::read_image(dir / "in" / "sub" / "b.png")), out = data::to_tensor(data::read_image(dir / "out" / "sub" / "b.png"));
   EXPECT_LE((out - in).abs().max().item<double>(), 8.0 / 255 + 1.0 / 255);
+}
+
+TEST(Protect, RefusesImagesAboveThePixelLimitAndContinuesAnInterruptedFolder) {
+  test::TempDir dir;
+  auto run = tiny_run(dir, "spam");
+  ASSERT_EQ(run_maskforge("export " + run.string() + " --out " + (dir / "g.pt").string()).exit_code, 0);
+  test::write_picture(dir / "in" / "a.png", test::picture(40, 40, 1));
+  test::write_picture(dir / "in" / "b.png", test::picture(40, 40, 2));
+  test::write_picture(dir / "in" / "big.png", test::picture(64, 48, 3));  // 3,072 pixels
+  const std::string protect = fmt::format("protect --model {} --input {} --output {} --max-image-megapixels 0.002", (dir / "g.pt").string(),
+                                          (dir / "in").string(), (dir / "out").string());
+  auto r = run_maskforge(protect);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "out" / "big.png"));
+  EXPECT_NE(r.output.find("big.png': it is too large: its header declares 64 x 48 pixels"), std::string::npos) << r.output;
+  // An interrupted run: b.png never written. --skip-existing protects it and leaves a.png.
+  fs::remove(dir / "out" / "b.png");
+  test::write_file(dir / "out" / "a.png", "kept");
+  r = run_maskforge(protect + " --skip-existing");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(test::read_file(dir / "out" / "a.png"), "kept");
+  EXPECT_EQ(data::read_image(dir / "out" / "b.png").size(), cv::Size(40, 40));
+  EXPECT_NE(r.output.find("1 image(s) already in"), std::string::npos) << r.output;
+  const std::string csv = test::read_file(dir / "out" / "protect.csv");
+  EXPECT_EQ(csv.find("path,width"), csv.rfind("path,width")) << "one header: the second run appends\n" << csv;
+  EXPECT_NE(csv.find("a.png\",40,40,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("b.png\",40,40,"), std::string::npos) << csv;
+  for (const auto& f : fs::directory_iterator(dir / "out")) EXPECT_NE(f.path().extension(), ".part") << f.path();
 }
 
 TEST(Protect, TheOwnerOfAUepRemovesItAndAGeneratorCannotBeRemoved) {

@@ -47,25 +47,42 @@ void expect_bitwise_equal(const std::map<std::string, torch::Tensor>& a, const s
   for (const auto& [name, t] : a) EXPECT_TRUE(torch::equal(t, b.at(name))) << name << " differs";
 }
 
-class ExactResume : public ::testing::TestWithParam<std::pair<std::string, std::string>> {};
+struct ResumeCase {
+  std::string name, kind, module;
+  bool noise_and_validation = false;  // a generator that draws random numbers, validated and sampled at checkpoint steps
+  friend void PrintTo(const ResumeCase& c, std::ostream* os) { *os << c.name; }
+};
+
+class ExactResume : public ::testing::TestWithParam<ResumeCase> {};
 
 TEST_P(ExactResume, StoppedMidEpochAndResumedEqualsStraight) {
-  const auto& [kind, module] = GetParam();
+  const auto& c = GetParam();
   test::TempDir dir;
-  test::write_file(dir / "straight.yaml", tiny_config(dir / "straight", kind, 10));
-  test::write_file(dir / "stopped.yaml", tiny_config(dir / "stopped", kind, 10));
+  auto config = [&](const std::string& name) {
+    std::string text = tiny_config(dir / name, c.kind, 10);
+    if (c.noise_and_validation) {
+      for (auto [from, to] : {std::pair{"{arch: resnet, width: 4, blocks: 1}", "{arch: unet, width: 4, depth: 2, noise_channels: 1}"},
+                              std::pair{"sample_every: 0, val_every: 0", "sample_every: 2, val_every: 2"}}) {
+        text.replace(text.find(from), std::string(from).size(), to);
+      }
+    }
+    return text;
+  };
+  test::write_file(dir / "straight.yaml", config("straight"));
+  test::write_file(dir / "stopped.yaml", config("stopped"));
   auto straight = run_maskforge("train " + (dir / "straight.yaml").string());
   ASSERT_EQ(straight.exit_code, 0) << straight.output;
-  // 64 training images in batches of 4: step 5 is in the middle of the first epoch.
-  auto first = run_maskforge("train " + (dir / "stopped.yaml").string() + " --stop-after 5");
+  // 64 training images in batches of 4: step 4 is in the middle of the first epoch, and a
+  // validation step of the straight run.
+  auto first = run_maskforge("train " + (dir / "stopped.yaml").string() + " --stop-after 4");
   ASSERT_EQ(first.exit_code, 0) << first.output;
-  EXPECT_NE(first.output.find("paused after step 5"), std::string::npos) << first.output;
+  EXPECT_NE(first.output.find("paused after step 4"), std::string::npos) << first.output;
   auto again = run_maskforge("train " + (dir / "stopped.yaml").string());
   EXPECT_EQ(again.exit_code, 2) << "a run folder with checkpoints needs --resume";
   auto second = run_maskforge("train " + (dir / "stopped.yaml").string() + " --resume auto");
   ASSERT_EQ(second.exit_code, 0) << second.output;
   EXPECT_NE(second.output.find("resumed from"), std::string::npos);
-  expect_bitwise_equal(test::final_weights(dir / "straight" / "r", module), test::final_weights(dir / "stopped" / "r", module));
+  expect_bitwise_equal(test::final_weights(dir / "straight" / "r", c.module), test::final_weights(dir / "stopped" / "r", c.module));
   // The metrics of the redone steps are not duplicated.
   std::ifstream metrics(dir / "stopped" / "r" / "metrics.jsonl");
   int64_t previous = 0, lines = 0;
@@ -77,8 +94,10 @@ TEST_P(ExactResume, StoppedMidEpochAndResumedEqualsStraight) {
   EXPECT_GE(lines, 10);
 }
 
-INSTANTIATE_TEST_SUITE_P(Trainers, ExactResume, ::testing::Values(std::pair{"spam", "generator"}, std::pair{"uep", "perturbation"}),
-                         [](const auto& info) { return info.param.first; });
+INSTANTIATE_TEST_SUITE_P(Trainers, ExactResume,
+                         ::testing::Values(ResumeCase{"spam", "spam", "generator"}, ResumeCase{"uep", "uep", "perturbation"},
+                                           ResumeCase{"spam_noise_validated", "spam", "generator", true}),
+                         [](const auto& info) { return info.param.name; });
 
 TEST(Training, RunFolderHoldsConfigMetricsSamplesCheckpointsAndSummary) {
   test::TempDir dir;
@@ -94,6 +113,17 @@ TEST(Training, RunFolderHoldsConfigMetricsSamplesCheckpointsAndSummary) {
   EXPECT_NE(r.output.find("protected accuracy (net)"), std::string::npos);
   EXPECT_TRUE(fs::is_symlink(run / "checkpoints" / "latest"));
   EXPECT_EQ(checkpoints::CheckpointManager(run / "checkpoints", 3).list().size(), 2u);  // steps 2 and 4
+}
+
+TEST(Checkpoints, MilestonesAreKeptBesidesTheLastKeepLast) {
+  test::TempDir dir;
+  checkpoints::CheckpointManager manager(dir / "checkpoints", 2);
+  auto write = [](const fs::path& d) { test::write_file(d / "x.txt", "x"); };
+  for (int64_t step = 1; step <= 6; ++step) manager.save(step, write, step % 2 == 0);
+  std::vector<int64_t> steps;
+  for (const auto& c : manager.list()) steps.push_back(c.step);
+  // Milestones 2, 4, 6 and the last two ordinary checkpoints, 3 and 5.
+  EXPECT_EQ(steps, (std::vector<int64_t>{2, 3, 4, 5, 6}));
 }
 
 TEST(Training, SigtermSavesACommittedCheckpointAndTheRunResumes) {

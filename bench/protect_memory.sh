@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Peak memory of `maskforge protect` over folders of 100 and 10,000 photos (JPEGs of mixed
+# sizes around 0.1 megapixel, a small generator): flat memory means the peak does not grow
+# with the number of images.
+#   bench/protect_memory.sh [BUILD_DIR] [COUNTS...]       (default counts: 100 10000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build="${1:-build}"; shift || true
+counts=("${@:-100 10000}"); counts=(${counts[@]})
+scripts/setup.sh --python "$build" >/dev/null
+cmake --build "$build" --target maskforge >/dev/null
+python="$(sed -n 's/^MF_PYTHON:FILEPATH=//p' "$build/CMakeCache.txt")"
+mf="$build/maskforge"
+out="$build/bench_data/protect_memory"
+mkdir -p "$out"
+
+# A small generator (its weights do not change the memory): two training steps.
+if [[ ! -f "$out/generator.pt" ]]; then
+  cat >"$out/config.yaml" <<'YAML'
+version: 1
+run: {name: g}
+data: {dataset: synthetic, images: 64, size: 32, batch_size: 8}
+generator: {arch: resnet, width: 16, blocks: 2}
+victims:
+  - {name: net, kind: classifier, source: builtin, classes: 10}
+losses:
+  - {name: untargeted_ce}
+trainer: {kind: spam, steps: 2, val_every: 0, sample_every: 0}
+YAML
+  "$mf" train "$out/config.yaml" --set run.out_dir="$out" >/dev/null
+  "$mf" export "$out/g" --out "$out/generator.pt" >/dev/null
+fi
+
+printf '| images | peak RSS | images/s |\n|---|---|---|\n'
+for n in "${counts[@]}"; do
+  if [[ ! -d "$out/in$n" ]]; then
+    "$python" - "$out/in$n" "$n" <<'PY'
+import os, sys, numpy as np
+from PIL import Image
+folder, n = sys.argv[1], int(sys.argv[2])
+rng = np.random.default_rng(0)
+for i in range(n):
+    sub = os.path.join(folder, f"{i // 1000:02d}")
+    os.makedirs(sub, exist_ok=True)
+    w, h = [(320, 240), (400, 300), (300, 400)][i % 3]
+    base = rng.integers(0, 255, (h // 8, w // 8, 3), dtype=np.uint8)
+    Image.fromarray(base).resize((w, h), Image.BILINEAR).save(os.path.join(sub, f"{i:05d}.jpg"), quality=90)
+PY
+  fi
+  rm -rf "$out/out$n"
+  # Peak resident memory of the child process, from the kernel's rusage.
+  "$python" - "$n" "$out/log$n" "$mf" protect --model "$out/generator.pt" --input "$out/in$n" --output "$out/out$n" <<'PY'
+import resource, subprocess, sys, time
+n, log, command = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
+start = time.time()
+with open(log, "w") as f:
+    subprocess.run(command, stdout=f, stderr=subprocess.STDOUT, check=True)
+seconds = time.time() - start
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(f"| {n} | {peak:.0f} MiB | {n / seconds:.0f} |")
+PY
+done

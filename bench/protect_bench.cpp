@@ -58,16 +58,14 @@ int main(int argc, char** argv) {
   const int64_t iterations = argc > 2 ? std::atoll(argv[2]) : 50;
   const double eps = 8.0 / 255;
   torch::manual_seed(0);
-  // The SPAM layout (a U-Net of 6 levels, 32 channels at full resolution) and the
-  // quickstart's light ResNet generator.
   // The SPAM layout (a U-Net of 6 levels, 32 channels at full resolution), the quickstart's
   // light ResNet generator, and that generator at a working size of 1 megapixel.
   const auto unet = config::Options::of(networks::UnetOptions{.width = 32, .depth = 6});
   const auto resnet = config::Options::of(networks::ResnetOptions{.width = 16, .blocks = 2});
   std::vector<Exported> generators;
-  generators.push_back(exported("unet w32 d6", "unet", unet, eps, {}));
-  generators.push_back(exported("resnet w16 b2", "resnet", resnet, eps, {}));
-  generators.push_back(exported("resnet w16 b2, 1 MP working size", "resnet", resnet, eps, {.work_megapixels = 1}));
+  generators.push_back(exported("unet w32 d6", "unet", unet, eps, {.work_megapixels = "0"}));
+  generators.push_back(exported("resnet w16 b2", "resnet", resnet, eps, {.work_megapixels = "0"}));
+  generators.push_back(exported("resnet w16 b2, 1 MP working size", "resnet", resnet, eps, {.work_megapixels = "1"}));
   protection::Config config;
   networks::VictimConfig v;
   v.name = "victim";

@@ -66,7 +66,8 @@ void add_protect_command(CLI::App& app) {
   c->add_option("--jpeg-quality", a->options.jpeg_quality, "JPEG (and WebP) output quality; PNG is lossless")->check(CLI::Range(1, 100))->capture_default_str();
   c->add_option("--batch", a->options.batch, "images of one size protected together")->check(CLI::PositiveNumber)->capture_default_str();
   c->add_option("--work-megapixels", a->sizes.work_megapixels,
-                "run the model on larger photos scaled down to this size and scale the perturbation up (fixed cost per photo); 0: native resolution")
+                "run the model on larger photos scaled down to this many megapixels and scale the perturbation up (fixed cost per photo); auto: "
+                "the size of the generator's training images; 0: native resolution")
       ->capture_default_str();
   c->add_option("--max-megapixels", a->sizes.max_megapixels, "larger images are protected in overlapping tiles")->capture_default_str();
   c->add_option("--tile", a->sizes.tile, "tile side in pixels")->capture_default_str();

@@ -13,7 +13,7 @@ Exported export_run(const fs::path& run_or_checkpoint, const fs::path& out) {
   const auto checkpoint = checkpoints::resolve_checkpoint(run_or_checkpoint);
   const auto trained = protection::load_trained_protection(checkpoint.dir);
   const auto& content = trained.content;
-  ExportInfo info{content.config.run.name, content.config_sha256, trained.eps_value(), content.config.eps};
+  ExportInfo info{content.config.run.name, content.config_sha256, trained.eps_value(), content.config.eps, content.state.image_size};
   Exported result{out, {}, trained.generator ? "generator" : "uep", info.eps, content.state.step};
   torch::NoGradGuard no_grad;
   auto reference = [&](const at::Tensor& x) { return trained.perturbation(x); };

@@ -84,6 +84,8 @@ torch::jit::Module generator_twin(const networks::Generator& generator, const Ex
   copy_tensors(generator, twin);
   add_metadata(twin, "generator", generator.arch(), info);
   twin.register_attribute("size_multiple", c10::IntType::get(), generator.size_multiple());
+  // The scale it learned at: protect runs it there on larger photos (--work-megapixels auto).
+  twin.register_attribute("train_size", c10::ListType::ofInts(), c10::List<int64_t>(info.train_size));
   twin.define(generator.script_raw());
   twin.define(script_budget(info));
   twin.define(R"(

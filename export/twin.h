@@ -28,6 +28,7 @@ struct ExportInfo {
   std::string config_sha256;
   double eps = 0;                   // the budget at the exported step
   losses::EpsConfig eps_config;     // for texture scaling, rebuilt in TorchScript
+  std::vector<int64_t> train_size;  // [H, W] of the training images, empty when unknown
 };
 
 torch::jit::Module generator_twin(const networks::Generator& generator, const ExportInfo& info);

@@ -22,12 +22,21 @@ at::Tensor ramp(int64_t size, int64_t overlap, bool before, bool after, const at
 }  // namespace
 
 ExportedModel::ExportedModel(torch::jit::Module module, ModelOptions options)
-    : module_(std::move(module)), options_(std::move(options)), kind_(module_.attr("maskforge_kind").toStringRef()) {}
+    : module_(std::move(module)), options_(std::move(options)), kind_(module_.attr("maskforge_kind").toStringRef()) {
+  if (options_.work_megapixels != "auto") {
+    const auto megapixels = config::parse_number(options_.work_megapixels);
+    if (!megapixels || *megapixels < 0) fail_input("work_megapixels '{}' is neither auto nor a number of megapixels >= 0", options_.work_megapixels);
+    work_megapixels_ = *megapixels;
+  } else if (module_.hasattr("train_size")) {  // exports before it was recorded run at native resolution
+    const auto size = module_.attr("train_size").toIntList();
+    if (size.size() == 2) work_megapixels_ = static_cast<double>(size[0] * size[1]) / 1e6;
+  }
+}
 
 at::Tensor ExportedModel::perturbation(const at::Tensor& x) {
   at::NoGradGuard no_grad;
   const int64_t h = x.size(2), w = x.size(3);
-  const double scale = options_.work_megapixels > 0 ? std::sqrt(options_.work_megapixels * 1e6 / static_cast<double>(h * w)) : 1;
+  const double scale = work_megapixels_ > 0 ? std::sqrt(work_megapixels_ * 1e6 / static_cast<double>(h * w)) : 1;
   if (scale >= 1) return native(x);
   const std::vector<int64_t> work{std::max<int64_t>(1, std::llround(static_cast<double>(h) * scale)), std::max<int64_t>(1, std::llround(static_cast<double>(w) * scale))};
   at::Tensor delta = native(at::_upsample_bilinear2d_aa(x, work, false));
@@ -44,8 +53,9 @@ at::Tensor ExportedModel::decode(const at::Tensor& protected_images, const std::
 }
 
 std::string ExportedModel::describe() const {
-  return fmt::format("{} '{}' (eps {:.1f}/255, run '{}')", kind_, module_.attr("arch").toStringRef(), module_.attr("eps").toDouble() * 255,
-                     module_.attr("run_name").toStringRef());
+  return fmt::format("{} '{}' (eps {:.1f}/255, run '{}'){}", kind_, module_.attr("arch").toStringRef(), module_.attr("eps").toDouble() * 255,
+                     module_.attr("run_name").toStringRef(),
+                     work_megapixels_ > 0 ? fmt::format(", larger photos worked at {:.4g} megapixels", work_megapixels_) : "");
 }
 
 at::Tensor ExportedModel::native(const at::Tensor& x) {

@@ -15,7 +15,13 @@ namespace {
 using json = nlohmann::json;
 
 json to_json(const TrainState& s) {
-  return {{"step", s.step}, {"data_epoch", s.data.epoch}, {"data_batch", s.data.batch}, {"eps", s.eps.eps}, {"eps_baseline", std::isnan(s.eps.baseline) ? json() : json(s.eps.baseline)}, {"best_val", std::isfinite(s.best_val) ? s.best_val : -1.0},
+  return {{"step", s.step},
+          {"data_epoch", s.data.epoch},
+          {"data_batch", s.data.batch},
+          {"eps", s.eps.eps},
+          {"eps_baseline", std::isnan(s.eps.baseline) ? json() : json(s.eps.baseline)},
+          {"image_size", s.image_size},
+          {"best_val", std::isfinite(s.best_val) ? s.best_val : -1.0},
           {"best_step", s.best_step}};
 }
 
@@ -25,6 +31,7 @@ TrainState from_json(const json& j) {
   s.data = {j.at("data_epoch"), j.at("data_batch")};
   s.eps.eps = j.at("eps");
   if (j.contains("eps_baseline") && j.at("eps_baseline").is_number()) s.eps.baseline = j.at("eps_baseline");
+  if (j.contains("image_size")) s.image_size = j.at("image_size").get<std::vector<int64_t>>();
   s.best_step = j.at("best_step");
   s.best_val = s.best_step >= 0 ? j.at("best_val").get<double>() : INFINITY;
   return s;

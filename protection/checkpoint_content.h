@@ -24,6 +24,7 @@ struct TrainState {
   int64_t step = 0;            // optimizer steps done
   data::LoaderPosition data;   // the next training batch
   losses::EpsControl eps;      // the ratio controller (scaled epsilon)
+  std::vector<int64_t> image_size;  // [H, W] of the training images (the first batch's), empty before
   double best_val = INFINITY;  // lowest validation loss so far, and its step
   int64_t best_step = -1;
 };

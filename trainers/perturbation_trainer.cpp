@@ -34,6 +34,7 @@ class PerturbationTrainer final : public Trainer {
     const auto parameters = source_->module().parameters();
     Metrics m = accumulate([&](int64_t micro) {
       data::Batch b = next_batch();
+      if (state_.image_size.empty()) state_.image_size = {b.images.size(2), b.images.size(3)};
       losses::ObjectiveValue value;
       {
         Autocast autocast(device_, t.precision);

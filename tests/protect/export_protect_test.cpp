@@ -1,4 +1,5 @@
 // Export to TorchScript (parity in C++ and Python) and protecting real files.
+#include "core/error.h"
 #include "data/image_io.h"
 #include "export/twin.h"
 #include "networks/generator.h"
@@ -212,13 +213,17 @@ TEST(Protect, AWorkingResolutionRunsTheModelSmallAndStaysWithinEps) {
     sizes.path = (dir / "g.pt").string();
     return protect::load_exported(sizes, torch::kCPU)->perturbation(x);
   };
-  auto native = perturb({}), small = perturb({.work_megapixels = 0.03});
+  auto native = perturb({.work_megapixels = "0"}), small = perturb({.work_megapixels = "0.03"});
   EXPECT_EQ(small.sizes(), x.sizes());
   EXPECT_LE(small.abs().max().item<double>(), eps + 1e-6);
   // 0.03 MP is below the photo's 0.12 MP: the model ran scaled down.
   EXPECT_GT((small - native).abs().mean().item<double>(), 0.05 * native.abs().mean().item<double>());
   // Photos smaller than the working size run at native resolution.
-  EXPECT_TRUE(torch::equal(perturb({.work_megapixels = 1}), native));
+  EXPECT_TRUE(torch::equal(perturb({.work_megapixels = "1"}), native));
+  // auto: the training images' size, 24 x 24, recorded in the export.
+  EXPECT_EQ(torch::jit::load((dir / "g.pt").string()).attr("train_size").toIntList().vec(), (std::vector<int64_t>{24, 24}));
+  EXPECT_TRUE(torch::equal(perturb({}), perturb({.work_megapixels = "0.000576"})));
+  EXPECT_THROW(perturb({.work_megapixels = "big"}), InputError);
   test::write_picture(dir / "in" / "p.png", test::picture(400, 300, 4));
   auto r = run_maskforge(fmt::format("protect --model {} --work-megapixels 0.03 --input {} --output {}", (dir / "g.pt").string(),
                                      (dir / "in").string(), (dir / "out").string()));

@@ -18,8 +18,7 @@ test-sanitize:
 	@scripts/setup.sh --python build-sanitize
 	@cmake -S . -B build-sanitize -DMF_SANITIZE=ON >/dev/null
 	@cmake --build build-sanitize -j $(JOBS)
-	@cd build-sanitize && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_odr_violation=0 \
-	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitize/lsan.supp:print_suppressions=0 UBSAN_OPTIONS=print_stacktrace=1 \
+	@cd build-sanitize && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_odr_violation=0 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS)
 
 demo:

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Peak memory of `maskforge protect` over folders of 100 and 10,000 photos (JPEGs of mixed
 # sizes around 0.1 megapixel, a small generator): flat memory means the peak does not grow
-# with the number of images.
+# with the number of images. Then the same with a decompression bomb in the folder: a
+# valid 1.2 MB PNG of 20000 x 20000 pixels, which must be skipped before decoding.
 #   bench/protect_memory.sh [BUILD_DIR] [COUNTS...]       (default counts: 100 10000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +32,21 @@ YAML
   "$mf" export "$out/g" --out "$out/generator.pt" >/dev/null
 fi
 
-printf '| images | peak RSS | images/s |\n|---|---|---|\n'
+# measure N LOG COMMAND...: one table row, peak resident memory from the kernel's rusage.
+measure() {
+  "$python" - "$@" <<'PY'
+import resource, subprocess, sys, time
+n, log, command = sys.argv[1], sys.argv[2], sys.argv[3:]
+start = time.time()
+with open(log, "w") as f:
+    subprocess.run(command, stdout=f, stderr=subprocess.STDOUT, check=True)
+seconds = time.time() - start
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(f"| {n} | {peak:.0f} MiB | {seconds:.1f} s |")
+PY
+}
+
+printf '| images | peak RSS | time |\n|---|---|---|\n'
 for n in "${counts[@]}"; do
   if [[ ! -d "$out/in$n" ]]; then
     "$python" - "$out/in$n" "$n" <<'PY'
@@ -48,15 +63,23 @@ for i in range(n):
 PY
   fi
   rm -rf "$out/out$n"
-  # Peak resident memory of the child process, from the kernel's rusage.
-  "$python" - "$n" "$out/log$n" "$mf" protect --model "$out/generator.pt" --input "$out/in$n" --output "$out/out$n" <<'PY'
-import resource, subprocess, sys, time
-n, log, command = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
-start = time.time()
-with open(log, "w") as f:
-    subprocess.run(command, stdout=f, stderr=subprocess.STDOUT, check=True)
-seconds = time.time() - start
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(f"| {n} | {peak:.0f} MiB | {n / seconds:.0f} |")
-PY
+  measure "$n" "$out/log$n" "$mf" protect --model "$out/generator.pt" --input "$out/in$n" --output "$out/out$n"
 done
+
+# The bomb: rows of zeros compress 1000:1, so 1.2 GB of pixels fit in 1.2 MB.
+mkdir -p "$out/bomb"
+cp "$out/in${counts[0]}/00/00000.jpg" "$out/bomb/"
+"$python" - "$out/bomb/bomb.png" <<'PY'
+import struct, sys, zlib
+side = 20000
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+z = zlib.compressobj(9)
+row = bytes(1 + 3 * side)  # filter byte 0, then black RGB pixels
+idat = b"".join(z.compress(row) for _ in range(side)) + z.flush()
+with open(sys.argv[1], "wb") as f:
+    f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)) + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+PY
+rm -rf "$out/outbomb"
+measure "1 photo + a $(du -h "$out/bomb/bomb.png" | cut -f1) PNG bomb" "$out/logbomb" "$mf" protect --model "$out/generator.pt" --input "$out/bomb" --output "$out/outbomb"
+grep -o "skipping.*" "$out/logbomb"

@@ -51,7 +51,7 @@ for mode in single torchrun; do
   start=$(date +%s.%N)
   (train "$mode" "$out/$mode/straight") >"$out/$mode.straight.log" 2>&1 || { cat "$out/$mode.straight.log"; exit 1; }
   seconds=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { print e - s }')
-  equal=0
+  equal=0 finished=0
   for i in $(seq 1 "$n"); do
     dir="$out/$mode/run$i"
     # Somewhere between start-up and the end of an uninterrupted run.
@@ -61,6 +61,7 @@ for mode in single torchrun; do
     sleep "$delay"
     kill -KILL -- "-$leader" 2>/dev/null || true  # the whole process group: torchrun and its workers
     wait "$leader" 2>/dev/null || true
+    [[ -f "$dir/r/summary.json" ]] && finished=$((finished + 1))  # the kill came after the end
     (train "$mode" "$dir") >>"$dir.log" 2>&1 || { echo "run $i: the resumed run failed"; tail -5 "$dir.log"; continue; }
     if cmp -s "$(final "$out/$mode/straight")/generator.pt" "$(final "$dir")/generator.pt"; then
       equal=$((equal + 1))
@@ -69,5 +70,6 @@ for mode in single torchrun; do
     fi
     rm -rf "$dir"
   done
-  printf '%-40s %d of %d bitwise equal (uninterrupted run %.0f s)\n' "$mode: SIGKILL at a random moment, resume" "$equal" "$n" "$seconds"
+  printf '%-40s %d of %d bitwise equal; %d killed mid-run (uninterrupted run %.0f s)\n' "$mode: SIGKILL at a random moment, resume" \
+    "$equal" "$n" $((n - finished)) "$seconds"
 done

@@ -181,9 +181,9 @@ Inspection inspect(const fs::path& path) {
   if (!size || size->width <= 0 || size->height <= 0) return {"has no image size in its header (corrupt?)"};
   const double pixels = static_cast<double>(size->width) * static_cast<double>(size->height);
   if (pixels > static_cast<double>(max_pixels.load())) {
-    return {fmt::format("is too large: its header declares {} x {} pixels ({:.1f} megapixels), above the limit of {:.1f} "
-                        "(--max-image-megapixels)",
-                        size->width, size->height, pixels / 1e6, static_cast<double>(max_pixels.load()) / 1e6)};
+    auto megapixels = [](double p) { return p >= 1e6 ? fmt::format("{:.1f}", p / 1e6) : fmt::format("{:.3g}", p / 1e6); };
+    return {fmt::format("is too large: its header declares {} x {} pixels ({} megapixels), above the limit of {} (--max-image-megapixels)",
+                        size->width, size->height, megapixels(pixels), megapixels(static_cast<double>(max_pixels.load())))};
   }
   return {std::nullopt, format, *size};
 }

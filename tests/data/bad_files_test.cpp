@@ -30,7 +30,12 @@ struct BrokenFolder {
     write_file(dir / "empty.jpg", "");
     fs::create_directories(dir / "folder.jpg");
     fs::create_symlink(dir / "gone.png", dir / "dangling.png");
-    bad = {"truncated.jpg", "random.png", "empty.jpg", "folder.jpg", "dangling.png"};
+    // A decompression bomb: a small PNG whose header declares 20000 x 20000 pixels.
+    test::write_picture(dir / "bomb.png", test::picture(24, 24, 5));
+    std::string png = test::read_file(dir / "bomb.png");
+    png.replace(16, 8, std::string("\x00\x00\x4E\x20\x00\x00\x4E\x20", 8));
+    write_file(dir / "bomb.png", png);
+    bad = {"truncated.jpg", "random.png", "empty.jpg", "folder.jpg", "dangling.png", "bomb.png"};
     if (::geteuid() != 0) {  // root reads any file, so only a normal user can make one unreadable
       test::write_picture(dir / "locked.png", test::picture(24, 24, 9));
       fs::permissions(dir / "locked.png", fs::perms::none);
@@ -61,6 +66,7 @@ TEST(BadFiles, SkipPolicyDropsAndCountsEachBrokenFile) {
   EXPECT_NE(log.find("is empty (0 bytes)"), std::string::npos);
   EXPECT_NE(log.find("is a directory"), std::string::npos);
   EXPECT_NE(log.find("is a broken link"), std::string::npos);
+  EXPECT_NE(log.find("is too large: its header declares 20000 x 20000 pixels"), std::string::npos);
   Loader loader(splits.train, loader_options(f.config("skip"), true, 0));
   EXPECT_EQ(loader.next().images.size(0), 2);
 }

@@ -88,25 +88,29 @@ bool wait_for(const std::function<bool()>& condition, double seconds) {
 struct Case {
   std::string kind, module;
   int grad_accum;
+  double bucket_mb = 25;  // 0.001: every parameter tensor in a bucket of its own
 };
 
-void PrintTo(const Case& c, std::ostream* os) { *os << c.kind << ", grad_accum " << c.grad_accum; }
+void PrintTo(const Case& c, std::ostream* os) { *os << c.kind << ", grad_accum " << c.grad_accum << ", buckets of " << c.bucket_mb << " MiB"; }
 
 class DataParallel : public ::testing::TestWithParam<Case> {};
 
 // With gradient accumulation, each rank's micro-batches of B / accum images add up to B.
 TEST_P(DataParallel, TwoRanksWithBatchBEqualOneRankWithBatch2B) {
-  const auto& [kind, module, accum] = GetParam();
+  const auto& [kind, module, accum, bucket_mb] = GetParam();
   test::TempDir dir;
   test::write_file(dir / "one.yaml", job_config(dir / "one", kind, 8, 6));
   test::write_file(dir / "two.yaml", job_config(dir / "two", kind, 4 / accum, 6));
   Job one(dir.path(), 1, [&](int) { return "train " + (dir / "one.yaml").string(); });
   ASSERT_EQ(one.wait(0), 0) << one.log(0);
   fs::create_directories(dir / "logs2");
-  Job two(dir / "logs2", 2, [&](int) { return fmt::format("train {} --set trainer.grad_accum={}", (dir / "two.yaml").string(), accum); });
+  Job two(dir / "logs2", 2, [&](int) {
+    return fmt::format("train {} --set trainer.grad_accum={} --set dist.bucket_mb={}", (dir / "two.yaml").string(), accum, bucket_mb);
+  });
   ASSERT_EQ(two.wait(0), 0) << two.log(0);
   ASSERT_EQ(two.wait(1), 0) << two.log(1);
   EXPECT_NE(two.log(0).find(fmt::format("data-parallel over 2 ranks (gloo): global batch 8 ({} per rank", 4 / accum)), std::string::npos) << two.log(0);
+  if (bucket_mb < 1) EXPECT_EQ(two.log(0).find("gradients in 1 bucket"), std::string::npos) << two.log(0);
   // Only rank 0 speaks and writes.
   EXPECT_EQ(two.log(1).find("step 6/6"), std::string::npos) << two.log(1);
   expect_close(test::final_weights(dir / "one" / "r", module), test::final_weights(dir / "two" / "r", module), 1e-5);
@@ -117,8 +121,11 @@ TEST_P(DataParallel, TwoRanksWithBatchBEqualOneRankWithBatch2B) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Trainers, DataParallel,
-                         ::testing::Values(Case{"spam", "generator", 1}, Case{"uep", "perturbation", 1}, Case{"spam", "generator", 2}),
-                         [](const auto& info) { return info.param.kind + (info.param.grad_accum > 1 ? "_accumulating" : ""); });
+                         ::testing::Values(Case{"spam", "generator", 1}, Case{"uep", "perturbation", 1}, Case{"spam", "generator", 2},
+                                           Case{"spam", "generator", 1, 0.001}),
+                         [](const auto& info) {
+                           return info.param.kind + (info.param.grad_accum > 1 ? "_accumulating" : "") + (info.param.bucket_mb < 1 ? "_many_buckets" : "");
+                         });
 
 TEST(DataParallel, MismatchedConfigsAreRefusedOnEveryRank) {
   test::TempDir dir;

@@ -151,12 +151,16 @@ TEST(Protect, RefusesImagesAboveThePixelLimitAndContinuesAnInterruptedFolder) {
   test::write_picture(dir / "in" / "a.png", test::picture(40, 40, 1));
   test::write_picture(dir / "in" / "b.png", test::picture(40, 40, 2));
   test::write_picture(dir / "in" / "big.png", test::picture(64, 48, 3));  // 3,072 pixels
+  test::write_picture(dir / "in" / "tiny.png", test::picture(6, 5, 4));   // smaller than SSIM's window
   const std::string protect = fmt::format("protect --model {} --input {} --output {} --max-image-megapixels 0.002", (dir / "g.pt").string(),
                                           (dir / "in").string(), (dir / "out").string());
   auto r = run_maskforge(protect);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_FALSE(fs::exists(dir / "out" / "big.png"));
-  EXPECT_NE(r.output.find("big.png': it is too large: its header declares 64 x 48 pixels"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("big.png': it is too large: its header declares 64 x 48 pixels (0.00307 megapixels), above the limit of 0.002"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(data::read_image(dir / "out" / "tiny.png").size(), cv::Size(6, 5));
   // An interrupted run: b.png never written. --skip-existing protects it and leaves a.png.
   fs::remove(dir / "out" / "b.png");
   test::write_file(dir / "out" / "a.png", "kept");
@@ -164,7 +168,7 @@ TEST(Protect, RefusesImagesAboveThePixelLimitAndContinuesAnInterruptedFolder) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(test::read_file(dir / "out" / "a.png"), "kept");
   EXPECT_EQ(data::read_image(dir / "out" / "b.png").size(), cv::Size(40, 40));
-  EXPECT_NE(r.output.find("1 image(s) already in"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("2 image(s) already in"), std::string::npos) << r.output;  // a.png, tiny.png
   const std::string csv = test::read_file(dir / "out" / "protect.csv");
   EXPECT_EQ(csv.find("path,width"), csv.rfind("path,width")) << "one header: the second run appends\n" << csv;
   EXPECT_NE(csv.find("a.png\",40,40,"), std::string::npos) << csv;

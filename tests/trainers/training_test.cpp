@@ -1,5 +1,6 @@
 // Training through the real CLI: exact resume, stop signals, corrupted checkpoints,
 // incompatible checkpoints, and protections that work.
+#include "checkpoints/files.h"
 #include "checkpoints/manager.h"
 #include "checkpoints/tensors.h"
 #include "tests/support/files.h"
@@ -143,6 +144,25 @@ TEST(Training, SigtermSavesACommittedCheckpointAndTheRunResumes) {
   auto resumed = run_maskforge("train " + (dir / "c.yaml").string() + fmt::format(" --resume auto --set trainer.steps={}", checkpoint->step + 2));
   EXPECT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_NE(resumed.output.find(fmt::format("at step {}", checkpoint->step)), std::string::npos) << resumed.output;
+}
+
+// A checkpoint saved on a GPU holds its random state; resumed on the CPU (or with fewer
+// GPUs) the run goes on with a warning instead of failing.
+TEST(Training, AGpuRandomStateResumesOnTheCpuWithAWarning) {
+  test::TempDir dir;
+  test::write_file(dir / "c.yaml", tiny_config(dir.path(), "spam", 4));
+  ASSERT_EQ(run_maskforge("train " + (dir / "c.yaml").string() + " --stop-after 2").exit_code, 0);
+  const fs::path rng = checkpoints::resolve_checkpoint(dir / "r").dir / "rng.pt";
+  auto states = checkpoints::load_tensors(rng);
+  states["cuda"] = states.at("cpu").clone();  // as a GPU run saves it
+  checkpoints::save_tensors(states, rng);
+  // The manifest vouches for every file's size and hash.
+  auto manifest = nlohmann::json::parse(test::read_file(rng.parent_path() / "manifest.json"));
+  manifest["files"]["rng.pt"] = {{"size", fs::file_size(rng)}, {"sha256", checkpoints::sha256_file(rng)}};
+  test::write_file(rng.parent_path() / "manifest.json", manifest.dump(2));
+  auto r = run_maskforge("train " + (dir / "c.yaml").string() + " --resume auto");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("holds a GPU random state and this run is on the CPU"), std::string::npos) << r.output;
 }
 
 TEST(Training, ACorruptedOrTruncatedCheckpointIsSkippedByResumeAuto) {

@@ -37,12 +37,14 @@ losses::ObjectiveValue Protection::evaluate(const data::Batch& batch, const at::
   return objective.compute(ctx);
 }
 
-void Protection::backward(const losses::ObjectiveValue& value, const std::vector<at::Tensor>& parameters, double scale, Metrics& metrics) {
+void Protection::backward(const losses::ObjectiveValue& value, const std::vector<at::Tensor>& parameters, double scale, Metrics& metrics,
+                          const std::function<void(std::vector<at::Tensor>&)>& average) {
   if (config_.trainer.combine == "sum" || !value.adversarial.requires_grad() || !value.quality.requires_grad()) {
     (value.total() / scale).backward();
     return;
   }
   auto ga = gradients(value.adversarial, parameters), gq = gradients(value.quality, parameters);
+  if (average) average(ga), average(gq);
   const double both = dot(ga, gq), aa = dot(ga, ga), qq = dot(gq, gq);
   metrics["grad/conflict"] = both < 0 ? 1 : 0;
   for (size_t i = 0; i < parameters.size(); ++i) {

@@ -27,7 +27,11 @@ class Protection {
   // Backpropagates a value into `parameters`: the plain sum, or PCGrad (each group's gradient
   // loses its component along the other's when they conflict). `scale` divides the result
   // (gradient accumulation). Adds "grad/conflict" (1 when the groups conflicted) with pcgrad.
-  void backward(const losses::ObjectiveValue& value, const std::vector<at::Tensor>& parameters, double scale, Metrics& metrics);
+  // `average` (data-parallel runs) replaces gradients by their mean over the ranks: pcgrad
+  // projects the global adversarial and quality gradients, as one process with the global
+  // batch would.
+  void backward(const losses::ObjectiveValue& value, const std::vector<at::Tensor>& parameters, double scale, Metrics& metrics,
+                const std::function<void(std::vector<at::Tensor>&)>& average = {});
 
   // Validation over up to `batches` batches of `dataset`: the objective's metrics on the
   // protected images, SSIM and PSNR against the originals, and for classifier victims the

@@ -40,7 +40,8 @@ class PerturbationTrainer final : public Trainer {
         Autocast autocast(device_, t.precision);
         value = protection_.evaluate(b, source_->perturb(b.images, protection_.eps, state_.step), step_seed(micro), true);
       }
-      protection_.backward(value, parameters, static_cast<double>(t.grad_accum), value.metrics);
+      protection_.backward(value, parameters, static_cast<double>(t.grad_accum), value.metrics,
+                           [&](std::vector<at::Tensor>& gradients) { average_over_ranks(gradients); });
       return value.metrics;
     });
     if (t.grad_clip > 0) m["grad/norm"] = torch::nn::utils::clip_grad_norm_(parameters, t.grad_clip);

@@ -140,6 +140,20 @@ Metrics Trainer::average_over_ranks(const Metrics& metrics) const {
   return out;
 }
 
+void Trainer::average_over_ranks(std::vector<at::Tensor>& tensors) const {
+  if (!dist_->distributed() || tensors.empty()) return;
+  std::vector<at::Tensor> flat;
+  for (const auto& t : tensors) flat.push_back(t.reshape(-1));
+  at::Tensor all = at::cat(flat);
+  dist_->sum(all);
+  all.div_(static_cast<double>(dist_->world_size()));
+  int64_t offset = 0;
+  for (auto& t : tensors) {
+    t = all.slice(0, offset, offset + t.numel()).view_as(t);
+    offset += t.numel();
+  }
+}
+
 data::Batch Trainer::next_batch() {
   data::Batch b = loader_->next();
   images_ += b.images.size(0) * dist_->world_size();

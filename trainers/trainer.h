@@ -91,6 +91,8 @@ class Trainer {
   Metrics accumulate(const std::function<Metrics(int64_t micro)>& micro_step);
   // Each metric's mean over the ranks.
   Metrics average_over_ranks(const Metrics& metrics) const;
+  // Each tensor replaced by its mean over the ranks (one all-reduce for all of them).
+  void average_over_ranks(std::vector<at::Tensor>& tensors) const;
   // The learning rate of the current step: linear warm-up, then cosine decay to lr_floor.
   double learning_rate() const;
   // Sets every parameter group of `optimizer` to the current learning rate.

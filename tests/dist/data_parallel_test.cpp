@@ -89,23 +89,27 @@ struct Case {
   std::string kind, module;
   int grad_accum;
   double bucket_mb = 25;  // 0.001: every parameter tensor in a bucket of its own
+  std::string combine = "sum";
 };
 
-void PrintTo(const Case& c, std::ostream* os) { *os << c.kind << ", grad_accum " << c.grad_accum << ", buckets of " << c.bucket_mb << " MiB"; }
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.kind << ", grad_accum " << c.grad_accum << ", buckets of " << c.bucket_mb << " MiB, combine " << c.combine;
+}
 
 class DataParallel : public ::testing::TestWithParam<Case> {};
 
 // With gradient accumulation, each rank's micro-batches of B / accum images add up to B.
 TEST_P(DataParallel, TwoRanksWithBatchBEqualOneRankWithBatch2B) {
-  const auto& [kind, module, accum, bucket_mb] = GetParam();
+  const auto& [kind, module, accum, bucket_mb, combine] = GetParam();
   test::TempDir dir;
   test::write_file(dir / "one.yaml", job_config(dir / "one", kind, 8, 6));
   test::write_file(dir / "two.yaml", job_config(dir / "two", kind, 4 / accum, 6));
-  Job one(dir.path(), 1, [&](int) { return "train " + (dir / "one.yaml").string(); });
+  Job one(dir.path(), 1, [&](int) { return fmt::format("train {} --set trainer.combine={}", (dir / "one.yaml").string(), combine); });
   ASSERT_EQ(one.wait(0), 0) << one.log(0);
   fs::create_directories(dir / "logs2");
   Job two(dir / "logs2", 2, [&](int) {
-    return fmt::format("train {} --set trainer.grad_accum={} --set dist.bucket_mb={}", (dir / "two.yaml").string(), accum, bucket_mb);
+    return fmt::format("train {} --set trainer.grad_accum={} --set dist.bucket_mb={} --set trainer.combine={}", (dir / "two.yaml").string(), accum,
+                       bucket_mb, combine);
   });
   ASSERT_EQ(two.wait(0), 0) << two.log(0);
   ASSERT_EQ(two.wait(1), 0) << two.log(1);
@@ -122,9 +126,10 @@ TEST_P(DataParallel, TwoRanksWithBatchBEqualOneRankWithBatch2B) {
 
 INSTANTIATE_TEST_SUITE_P(Trainers, DataParallel,
                          ::testing::Values(Case{"spam", "generator", 1}, Case{"uep", "perturbation", 1}, Case{"spam", "generator", 2},
-                                           Case{"spam", "generator", 1, 0.001}),
+                                           Case{"spam", "generator", 1, 0.001}, Case{"spam", "generator", 1, 25, "pcgrad"}),
                          [](const auto& info) {
-                           return info.param.kind + (info.param.grad_accum > 1 ? "_accumulating" : "") + (info.param.bucket_mb < 1 ? "_many_buckets" : "");
+                           return info.param.kind + (info.param.grad_accum > 1 ? "_accumulating" : "") + (info.param.bucket_mb < 1 ? "_many_buckets" : "") +
+                                  (info.param.combine != "sum" ? "_" + info.param.combine : "");
                          });
 
 TEST(DataParallel, MismatchedConfigsAreRefusedOnEveryRank) {

@@ -10,7 +10,9 @@ namespace {
 
 TEST(Device, CpuAndAutoWithoutAGpu) {
   EXPECT_EQ(select_device("cpu"), torch::Device(torch::kCPU));
-  if (!torch::cuda::is_available()) EXPECT_EQ(select_device("auto", 1, 2), torch::Device(torch::kCPU));
+  if (!torch::cuda::is_available()) {
+    EXPECT_EQ(select_device("auto", 1, 2), torch::Device(torch::kCPU));
+  }
 }
 
 TEST(Device, OneNamedGpuForSeveralRanksIsRefused) {

@@ -130,7 +130,9 @@ TEST(Robustness, CropMovesBoxesWithTheContent) {
     auto b = out.placement.move(box)[0];
     const auto x0 = b[0].item<int64_t>(), y0 = b[1].item<int64_t>(), x1 = b[2].item<int64_t>(), y1 = b[3].item<int64_t>();
     // Inside the moved box the square shows (where it was not cut off); outside it, nothing bright.
-    if (x1 > x0 && y1 > y0) EXPECT_TRUE(out.images[0].slice(1, y0, y1).slice(2, x0, x1).eq(1).all().item<bool>()) << "seed " << seed;
+    if (x1 > x0 && y1 > y0) {
+      EXPECT_TRUE(out.images[0].slice(1, y0, y1).slice(2, x0, x1).eq(1).all().item<bool>()) << "seed " << seed;
+    }
     EXPECT_EQ(out.images.eq(1).sum().item<int64_t>(), 3 * (x1 - x0) * (y1 - y0)) << "seed " << seed;
     moved += out.placement.dx != 0 || out.placement.dy != 0;
   }

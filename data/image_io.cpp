@@ -6,6 +6,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -227,10 +228,30 @@ cv::Mat read_image(const fs::path& path, int64_t min_side, double* scale) {
 }
 
 at::Tensor to_tensor(const cv::Mat& rgb) {
-  if (rgb.type() != CV_8UC3) fail_runtime("to_tensor expects an 8-bit 3-channel image");
-  cv::Mat packed = rgb.isContinuous() ? rgb : rgb.clone();
-  auto hwc = at::from_blob(packed.data, {packed.rows, packed.cols, 3}, at::kByte);
-  return hwc.permute({2, 0, 1}).to(at::kFloat).div_(255.0f);
+  at::Tensor chw = at::empty({3, rgb.rows, rgb.cols}, at::kFloat);
+  write_tensor(rgb, chw);
+  return chw;
+}
+
+void write_tensor(const cv::Mat& rgb, const at::Tensor& chw) {
+  if (rgb.type() != CV_8UC3) fail_runtime("an image tensor needs an 8-bit 3-channel image");
+  if (chw.scalar_type() != at::kFloat || !chw.device().is_cpu() || chw.sizes() != at::IntArrayRef{3, rgb.rows, rgb.cols}) {
+    fail_runtime("write_tensor: a {}x{} image needs a float CPU tensor of 3x{}x{}, got {}", rgb.cols, rgb.rows, rgb.rows, rgb.cols, fmt::join(chw.sizes(), "x"));
+  }
+  static const std::array<float, 256> unit = [] {
+    std::array<float, 256> v{};
+    for (int i = 0; i < 256; ++i) v[static_cast<size_t>(i)] = static_cast<float>(i) / 255.0f;  // as ATen's division rounds
+    return v;
+  }();
+  float* out = chw.data_ptr<float>();
+  const int64_t sc = chw.stride(0), sy = chw.stride(1), sx = chw.stride(2);
+  for (int y = 0; y < rgb.rows; ++y) {
+    const uint8_t* row = rgb.ptr<uint8_t>(y);
+    for (int x = 0; x < rgb.cols; ++x) {
+      float* px = out + y * sy + x * sx;
+      for (int c = 0; c < 3; ++c) px[c * sc] = unit[row[3 * x + c]];
+    }
+  }
 }
 
 cv::Mat to_mat(const at::Tensor& chw) {

@@ -46,6 +46,10 @@ cv::Mat read_image(const fs::path& path, int64_t min_side = 0, double* scale = n
 // RGB uint8 HxWx3 -> float [3, H, W] in [0, 1], and back (rounded, clamped).
 at::Tensor to_tensor(const cv::Mat& rgb);
 cv::Mat to_mat(const at::Tensor& chw);
+// to_tensor into `chw`, a float [3, H, W] CPU view of any strides (a channels-last batch's
+// image, say). Plain loops, no ATen kernel: loader and protect threads call it, and an ATen
+// kernel there would start an OpenMP team per thread on top of the trainer's.
+void write_tensor(const cv::Mat& rgb, const at::Tensor& chw);
 
 // Writes a [3, H, W] image in [0, 1]; the format follows the extension. JPEG quality 1-100.
 // The file appears whole or not at all (written as PATH.part, then renamed).

@@ -6,6 +6,9 @@
 
 #include <ATen/ATen.h>
 
+#include <pthread.h>
+#include <sched.h>
+
 namespace mf::data {
 
 Batch Batch::to(const c10::Device& device) const {
@@ -91,7 +94,7 @@ Batch Loader::produce(int64_t ticket) {
   const int64_t first = b.batch * options_.batch_size;
   const int64_t count = std::min(options_.batch_size, per_rank_ - first);
 
-  std::vector<at::Tensor> images;
+  std::vector<cv::Mat> images;
   std::vector<int64_t> labels;
   std::vector<float> boxes;
   for (int64_t k = 0; k < count; ++k) {
@@ -99,11 +102,11 @@ Batch Loader::produce(int64_t ticket) {
     Sample s = dataset_->get(index);
     Rng rng(mix(options_.seed, static_cast<uint64_t>(b.epoch), static_cast<uint64_t>(index)));
     options_.transform.apply(s, rng);
-    if (!images.empty() && (images[0].size(1) != s.image.rows || images[0].size(2) != s.image.cols)) {
+    if (!images.empty() && images[0].size() != s.image.size()) {
       fail_input("images in a batch differ in size ({}x{} and {}x{}, e.g. '{}'); set data.crop (and data.resize) so all have one size",
-                 images[0].size(2), images[0].size(1), s.image.cols, s.image.rows, dataset_->source(index));
+                 images[0].cols, images[0].rows, s.image.cols, s.image.rows, dataset_->source(index));
     }
-    images.push_back(to_tensor(s.image));
+    images.push_back(s.image);
     labels.push_back(s.label);
     const Box none{-1, -1, -1, -1};
     const Box& box = s.face_box ? *s.face_box : none;
@@ -111,7 +114,9 @@ Batch Loader::produce(int64_t ticket) {
     b.identities.push_back(std::move(s.identity));
     b.indices.push_back(index);
   }
-  b.images = at::stack(images);
+  const auto format = options_.channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+  b.images = at::empty({count, 3, images[0].rows, images[0].cols}, at::TensorOptions(at::kFloat).memory_format(format));
+  for (int64_t k = 0; k < count; ++k) write_tensor(images[static_cast<size_t>(k)], b.images[k]);
   b.labels = at::tensor(labels, at::kLong);
   b.face_boxes = at::tensor(boxes, at::kFloat).view({count, 4});
   if (options_.pin_memory) {
@@ -123,6 +128,11 @@ Batch Loader::produce(int64_t ticket) {
 }
 
 void Loader::work() {
+  // Decoders run in the gaps that the training step leaves: at idle priority they never take
+  // a core from LibTorch's threads (whose parallel regions stall while one of them waits for
+  // a core), and while the step waits for a batch the cores are free and the decoders get them.
+  sched_param idle{};
+  pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
   for (;;) {
     int64_t ticket;
     {

@@ -22,7 +22,7 @@
 namespace mf::data {
 
 struct Batch {
-  at::Tensor images;      // [N, 3, H, W] float in [0, 1]
+  at::Tensor images;      // [N, 3, H, W] float in [0, 1]; channels-last memory if asked
   at::Tensor labels;      // [N] int64; -1 when unknown
   at::Tensor face_boxes;  // [N, 4] float (x0, y0, x1, y1) in pixels of `images`; -1 when unknown
   std::vector<std::string> identities;
@@ -42,7 +42,8 @@ struct LoaderOptions {
   Transform transform;
   uint64_t seed = 0;
   int64_t rank = 0, world_size = 1;
-  bool pin_memory = false;  // page-locked batches, for fast copies to a GPU
+  bool pin_memory = false;     // page-locked batches, for fast copies to a GPU
+  bool channels_last = false;  // images in NHWC memory (still indexed [N, 3, H, W])
 };
 
 // The loader settings of `config` for training (shuffled, augmented, full batches only) or

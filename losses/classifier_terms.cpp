@@ -57,11 +57,11 @@ template <bool Relativistic>
 class UntargetedCe final : public VictimTerm {
  public:
   UntargetedCe(const LossConfig& c, const networks::VictimEnsemble& v) : VictimTerm(c, v, {"classifier"}), o_(c.options.as<UntargetedOptions>()) {}
-  at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, Metrics& m, const std::string& p) override {
+  at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, StepMetrics& m, const std::string& p) override {
     const at::Tensor& logits = ctx.adversarial(victim);
     at::Tensor y = source_classes(ctx, victim, o_.against == "label");
     at::Tensor ce = at::cross_entropy_loss(Relativistic ? logits - ctx.clean(victim) : logits, y, {}, at::Reduction::None);
-    m[p + "fooling_rate"] = logits.argmax(1).ne(y).to(at::kFloat).mean().item<double>();
+    m[p + "fooling_rate"] = logits.argmax(1).ne(y).to(at::kFloat).mean().detach();
     return -ce.clamp_max(o_.cap).mean();
   }
 
@@ -72,11 +72,11 @@ class UntargetedCe final : public VictimTerm {
 class TargetedCe final : public VictimTerm {
  public:
   TargetedCe(const LossConfig& c, const networks::VictimEnsemble& v) : VictimTerm(c, v, {"classifier"}), o_(c.options.as<TargetedOptions>()) {}
-  at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, Metrics& m, const std::string& p) override {
+  at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, StepMetrics& m, const std::string& p) override {
     const at::Tensor& logits = ctx.adversarial(victim);
     check_class(o_.target_class, logits, name(), victim);
     at::Tensor t = at::full({logits.size(0)}, o_.target_class, logits.options().dtype(at::kLong));
-    m[p + "target_rate"] = logits.argmax(1).eq(t).to(at::kFloat).mean().item<double>();
+    m[p + "target_rate"] = logits.argmax(1).eq(t).to(at::kFloat).mean().detach();
     return at::cross_entropy_loss(logits, t);
   }
 
@@ -87,7 +87,7 @@ class TargetedCe final : public VictimTerm {
 class CwMargin final : public VictimTerm {
  public:
   CwMargin(const LossConfig& c, const networks::VictimEnsemble& v) : VictimTerm(c, v, {"classifier"}), o_(c.options.as<CwOptions>()) {}
-  at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, Metrics& m, const std::string& p) override {
+  at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, StepMetrics& m, const std::string& p) override {
     const at::Tensor& z = ctx.adversarial(victim);
     const bool targeted = o_.target_class >= 0;
     if (targeted) check_class(o_.target_class, z, name(), victim);
@@ -96,7 +96,7 @@ class CwMargin final : public VictimTerm {
     at::Tensor others = z.scatter(1, y.unsqueeze(1), -1e9).amax(1);
     // Untargeted: the clean class must fall below the best other; targeted: the target must lead.
     at::Tensor margin = targeted ? others - own : own - others;
-    m[p + (targeted ? "target_rate" : "fooling_rate")] = margin.lt(0).to(at::kFloat).mean().item<double>();
+    m[p + (targeted ? "target_rate" : "fooling_rate")] = margin.lt(0).to(at::kFloat).mean().detach();
     return margin.clamp_min(-o_.kappa).mean();
   }
 
@@ -107,10 +107,10 @@ class CwMargin final : public VictimTerm {
 class Entropy final : public VictimTerm {
  public:
   Entropy(const LossConfig& c, const networks::VictimEnsemble& v) : VictimTerm(c, v, {"classifier"}) {}
-  at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, Metrics& m, const std::string& p) override {
+  at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, StepMetrics& m, const std::string& p) override {
     at::Tensor log_p = ctx.adversarial(victim).log_softmax(1);
     const double log_c = std::log(static_cast<double>(log_p.size(1)));
-    m[p + "normalised_entropy"] = (-(log_p.exp() * log_p).sum(1)).mean().item<double>() / log_c;
+    m[p + "normalised_entropy"] = (-(log_p.exp() * log_p).sum(1)).mean().detach() / log_c;
     // KL(uniform || p): zero exactly when the output is uniform.
     return -log_p.mean(1).mean() - log_c;
   }

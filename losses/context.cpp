@@ -54,7 +54,7 @@ std::vector<std::pair<std::shared_ptr<networks::Victim>, double>> select_victims
 VictimTerm::VictimTerm(const LossConfig& config, const networks::VictimEnsemble& victims, std::vector<std::string> kinds)
     : LossTerm(config), targets_(select_victims(config, victims, kinds)) {}
 
-at::Tensor VictimTerm::compute(StepContext& ctx, Metrics& metrics) {
+at::Tensor VictimTerm::compute(StepContext& ctx, StepMetrics& metrics) {
   at::Tensor total;
   for (auto& [victim, weight] : targets_) {
     at::Tensor value = compute_one(ctx, *victim, metrics, name() + "/" + victim->name() + "/") * weight;

@@ -33,7 +33,7 @@ class DetectionSuppress final : public VictimTerm {
   DetectionSuppress(const LossConfig& c, const networks::VictimEnsemble& v)
       : VictimTerm(c, v, {"detector"}), o_(c.options.as<SuppressOptions>()) {}
 
-  at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, Metrics& m, const std::string& p) override {
+  at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, StepMetrics& m, const std::string& p) override {
     const at::Tensor& out = ctx.adversarial(victim);
     auto [face, has_face] = faces(ctx, victim);
     at::Tensor boxes = out.slice(2, 0, 4).detach(), scores = out.select(2, 4);
@@ -44,13 +44,13 @@ class DetectionSuppress final : public VictimTerm {
       at::Tensor face_area = ((face.select(1, 2) - face.select(1, 0)) * (face.select(1, 3) - face.select(1, 1))).clamp_min(1).unsqueeze(1);
       weight = overlap * (area / face_area).clamp_max(1);
     }
-    const double images = has_face.sum().item<double>();
+    const at::Tensor images = has_face.sum().clamp_min(1);  // images without a face add nothing below
     at::Tensor box_loss = o_.log ? -at::log1p(-scores.clamp_max(1 - 1e-6)) : scores;
     at::Tensor per_image = (weight * box_loss).sum(1) / weight.sum(1).clamp_min(1e-6);
     at::Tensor detected = (scores.detach() * overlap).amax(1).gt(o_.score_threshold).to(at::kFloat);
-    m[p + "detection_rate"] = images > 0 ? detected.sum().item<double>() / images : 0;
-    m[p + "faces"] = images;
-    return per_image.sum() / std::max(images, 1.0);
+    m[p + "detection_rate"] = detected.sum() / images;
+    m[p + "faces"] = has_face.sum();
+    return per_image.sum() / images;
   }
 
  private:

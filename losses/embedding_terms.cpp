@@ -35,9 +35,9 @@ at::Tensor cosine(const at::Tensor& a, const at::Tensor& b) { return at::cosine_
 class EmbeddingDodge final : public VictimTerm {
  public:
   EmbeddingDodge(const LossConfig& c, const networks::VictimEnsemble& v) : VictimTerm(c, v, {"embedder"}) {}
-  at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, Metrics& m, const std::string& p) override {
+  at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, StepMetrics& m, const std::string& p) override {
     at::Tensor sim = cosine(ctx.adversarial(victim), ctx.clean(victim));
-    m[p + "cosine_distance"] = (1 - sim).mean().item<double>();
+    m[p + "cosine_distance"] = (1 - sim).mean().detach();
     return sim.mean();
   }
 };
@@ -48,10 +48,10 @@ class EmbeddingDodge final : public VictimTerm {
 class FeatureDistance final : public VictimTerm {
  public:
   FeatureDistance(const LossConfig& c, const networks::VictimEnsemble& v) : VictimTerm(c, v, {"embedder"}) {}
-  at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, Metrics& m, const std::string& p) override {
+  at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, StepMetrics& m, const std::string& p) override {
     const at::Tensor clean = ctx.clean(victim).flatten(1);
     at::Tensor ratio = (ctx.adversarial(victim).flatten(1) - clean).pow(2).sum(1) / clean.pow(2).sum(1).clamp_min(1e-8);
-    m[p + "relative_distance"] = ratio.sqrt().mean().item<double>();
+    m[p + "relative_distance"] = ratio.sqrt().mean().detach();
     return -ratio.mean();
   }
 };
@@ -63,9 +63,9 @@ class EmbeddingImpersonate final : public VictimTerm {
     if (target_.empty()) fail_input("loss embedding_impersonate needs `target`: an image or a folder of the identity");
     if (!fs::exists(target_)) fail_input("embedding_impersonate: target '{}' does not exist", target_);
   }
-  at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, Metrics& m, const std::string& p) override {
+  at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, StepMetrics& m, const std::string& p) override {
     at::Tensor sim = cosine(ctx.adversarial(victim), target_embedding(victim, ctx.x()).expand_as(ctx.adversarial(victim)));
-    m[p + "cosine_to_target"] = sim.mean().item<double>();
+    m[p + "cosine_to_target"] = sim.mean().detach();
     return (1 - sim).mean();
   }
 
@@ -107,10 +107,10 @@ class Collapse final : public VictimTerm {
  public:
   Collapse(const LossConfig& c, const networks::VictimEnsemble& v)
       : VictimTerm(c, v, {"embedder", "classifier"}), sign_(c.options.as<CollapseOptions>().to == "ones" ? 1.0 : -1.0) {}
-  at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, Metrics& m, const std::string& p) override {
+  at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, StepMetrics& m, const std::string& p) override {
     const at::Tensor& f = ctx.adversarial(victim);
     at::Tensor sim = cosine(f, at::full_like(f, sign_));
-    m[p + "cosine_to_fixed"] = sim.mean().item<double>();
+    m[p + "cosine_to_fixed"] = sim.mean().detach();
     return (1 - sim).mean();
   }
 
@@ -121,9 +121,9 @@ class Collapse final : public VictimTerm {
 class Exploding final : public VictimTerm {
  public:
   Exploding(const LossConfig& c, const networks::VictimEnsemble& v) : VictimTerm(c, v, {"embedder", "classifier"}) {}
-  at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, Metrics& m, const std::string& p) override {
+  at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, StepMetrics& m, const std::string& p) override {
     at::Tensor norm = ctx.adversarial(victim).flatten(1).norm(2, 1);
-    m[p + "norm_ratio"] = (norm.detach() / ctx.clean(victim).flatten(1).norm(2, 1).clamp_min(1e-8)).mean().item<double>();
+    m[p + "norm_ratio"] = (norm.detach() / ctx.clean(victim).flatten(1).norm(2, 1).clamp_min(1e-8)).mean().detach();
     return -at::log(norm + 1e-8).mean();
   }
 };

@@ -82,6 +82,8 @@ class EpsSchedule {
   // term is minimised, so progress grows with the attack's strength whatever the term's
   // sign: an attack that makes none gets more budget.
   void observe(double adversarial, double quality);
+  // Whether observe() does anything (schedule: ratio).
+  bool adapts() const { return config_.schedule == "ratio"; }
 
   const EpsControl& control() const { return control_; }
   void set_control(const EpsControl& control) { control_ = control; }

@@ -16,12 +16,12 @@ ObjectiveValue Objective::compute(StepContext& ctx) {
   v.quality = at::zeros({}, ctx.x().options());
   for (auto& term : terms_) {
     at::Tensor value = term->compute(ctx, v.metrics);
-    v.metrics[term->name() + "/loss"] = value.item<double>();
+    v.metrics[term->name() + "/loss"] = value.detach();
     (term->adversarial() ? v.adversarial : v.quality) += value * term->weight();
   }
-  v.metrics["loss/adversarial"] = v.adversarial.item<double>();
-  v.metrics["loss/quality"] = v.quality.item<double>();
-  v.metrics["loss/total"] = v.metrics["loss/adversarial"] + v.metrics["loss/quality"];
+  v.metrics["loss/adversarial"] = v.adversarial.detach();
+  v.metrics["loss/quality"] = v.quality.detach();
+  v.metrics["loss/total"] = v.total().detach();
   return v;
 }
 

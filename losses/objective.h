@@ -13,7 +13,7 @@ struct ObjectiveValue {
   at::Tensor adversarial;  // weighted sum of the adversarial terms (0 when none)
   at::Tensor quality;      // weighted sum of the quality terms (0 when none)
   at::Tensor total() const { return adversarial + quality; }
-  Metrics metrics;  // every term's value and metrics, and loss/adversarial, loss/quality, loss/total
+  StepMetrics metrics;  // every term's value and metrics, and loss/adversarial, loss/quality, loss/total
 };
 
 class Objective {

@@ -40,9 +40,9 @@ class QualityTerm : public LossTerm {
   using Fn = std::function<at::Tensor(StepContext&)>;
   QualityTerm(const LossConfig& c, Fn fn) : LossTerm(c), fn_(std::move(fn)) {}
   bool adversarial() const override { return false; }
-  at::Tensor compute(StepContext& ctx, Metrics& metrics) override {
+  at::Tensor compute(StepContext& ctx, StepMetrics& metrics) override {
     at::Tensor value = fn_(ctx);
-    metrics[name() + "/value"] = value.item<double>();
+    metrics[name() + "/value"] = value.detach();
     return value;
   }
 

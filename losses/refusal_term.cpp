@@ -21,11 +21,11 @@ class Refusal final : public VictimTerm {
  public:
   Refusal(const LossConfig& c, const networks::VictimEnsemble& v) : VictimTerm(c, v, {"mllm"}), o_(c.options.as<RefusalOptions>()) {}
 
-  at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, Metrics& m, const std::string& p) override {
+  at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, StepMetrics& m, const std::string& p) override {
     const auto& tokens = victim.tokens();
     data::Rng rng(data::mix(ctx.seed(), std::hash<std::string>{}(victim.name())));
     at::Tensor total;
-    double accuracy = 0, refused = 0;
+    at::Tensor accuracy = at::zeros({}, ctx.x().options().dtype(at::kFloat)), refused = at::zeros_like(accuracy);
     for (int64_t k = 0; k < o_.pairs_per_step; ++k) {
       const auto& prompt = tokens.prompts[rng.below(tokens.prompts.size())];
       const auto& target = tokens.targets[rng.below(tokens.targets.size())];
@@ -40,8 +40,8 @@ class Refusal final : public VictimTerm {
       at::Tensor ce = at::cross_entropy_loss(predicted.reshape({n * t, -1}).to(at::kFloat), wanted.reshape({-1}));
       total = total.defined() ? total + ce : ce;
       at::Tensor hit = predicted.argmax(2).eq(wanted);
-      accuracy += hit.to(at::kFloat).mean().item<double>();
-      refused += hit.all(1).to(at::kFloat).mean().item<double>();
+      accuracy += hit.to(at::kFloat).mean();
+      refused += hit.all(1).to(at::kFloat).mean();
     }
     const double pairs = static_cast<double>(o_.pairs_per_step);
     m[p + "token_accuracy"] = accuracy / pairs;

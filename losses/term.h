@@ -3,6 +3,7 @@
 #pragma once
 
 #include "losses/loss_config.h"
+#include "losses/metrics.h"
 #include "losses/robustness.h"
 #include "networks/ensemble.h"
 
@@ -15,7 +16,6 @@
 
 namespace mf::losses {
 
-using Metrics = std::map<std::string, double>;
 
 // Everything one step's terms may look at. Victim outputs are computed once per batch and
 // shared by the terms that use the same victim; clean outputs without gradients.
@@ -55,7 +55,7 @@ class LossTerm {
   // Adversarial terms attack victims; quality terms keep the image unchanged to a person.
   virtual bool adversarial() const = 0;
   // The value to minimise, before the term's weight; adds metrics named "<term>/<what>".
-  virtual at::Tensor compute(StepContext& ctx, Metrics& metrics) = 0;
+  virtual at::Tensor compute(StepContext& ctx, StepMetrics& metrics) = 0;
 
   const std::string& name() const { return name_; }
   double weight() const { return weight_; }
@@ -73,12 +73,12 @@ class LossTerm {
 class VictimTerm : public LossTerm {
  public:
   bool adversarial() const override { return true; }
-  at::Tensor compute(StepContext& ctx, Metrics& metrics) override;
+  at::Tensor compute(StepContext& ctx, StepMetrics& metrics) override;
 
  protected:
   VictimTerm(const LossConfig& config, const networks::VictimEnsemble& victims, std::vector<std::string> kinds);
   // The term for one victim; metrics go under "<term>/<victim>/<what>".
-  virtual at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, Metrics& metrics, const std::string& prefix) = 0;
+  virtual at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, StepMetrics& metrics, const std::string& prefix) = 0;
 
  private:
   std::vector<std::pair<std::shared_ptr<networks::Victim>, double>> targets_;

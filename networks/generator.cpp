@@ -98,4 +98,10 @@ double Generator::macs_per_megapixel() const {
 
 std::shared_ptr<Generator> build_generator(const GeneratorConfig& config) { return generators().at(config.arch).build(config); }
 
+void to_channels_last(torch::nn::Module& module) {
+  for (auto& p : module.parameters()) {
+    if (p.dim() == 4) p.set_data(p.contiguous(at::MemoryFormat::ChannelsLast));
+  }
+}
+
 }  // namespace mf::networks

@@ -67,6 +67,10 @@ class Generator : public torch::nn::Module {
   std::vector<Conv> convs_;
 };
 
+// Puts every 4-d parameter of `module` (convolution weights) in channels-last memory; the
+// values stay the same.
+void to_channels_last(torch::nn::Module& module);
+
 // The generator that `config` names.
 std::shared_ptr<Generator> build_generator(const GeneratorConfig& config);
 

@@ -69,7 +69,9 @@ at::Tensor Victim::preprocess(const at::Tensor& x01) const {
   if (x.size(2) != h || x.size(3) != w) {
     x = F::interpolate(x, F::InterpolateFuncOptions().size(std::vector<int64_t>{h, w}).mode(torch::kBilinear).align_corners(false).antialias(true));
   }
-  return (x - mean_) / std_;
+  x = (x - mean_) / std_;
+  // The network runs in the layout its caller chose for the images (trainer.channels_last).
+  return x01.suggest_memory_format() == at::MemoryFormat::ChannelsLast ? x.contiguous(at::MemoryFormat::ChannelsLast) : x;
 }
 
 std::vector<at::Tensor> Victim::unfreeze() {

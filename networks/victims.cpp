@@ -4,34 +4,91 @@
 #include "networks/victim.h"
 
 #include "core/error.h"
+#include "core/log.h"
 
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
+#include <torch/csrc/jit/passes/inliner.h>
 #include <torch/script.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
+#include <optional>
 
 namespace mf::networks {
 namespace {
 
 namespace fs = std::filesystem;
 
+// A TorchScript victim. In eval mode it runs a frozen copy of the module
+// (torch::jit::freeze: weights become constants, batch norm folds into the convolutions
+// before it), which computes the same function with fewer operations, and whose backward
+// pass skips the folded layers. Training mode (eval's adaptive attacker) runs the module
+// itself; eval() freezes its current weights again. MLLM victims are not frozen: the copy
+// would double the memory of the largest models, for little gain in their attention layers.
+// Nor are modules that stop gradients themselves: freezing drops their detach().
 class ScriptNetwork final : public VictimNetwork {
  public:
-  explicit ScriptNetwork(torch::jit::Module module) : module_(std::move(module)) {}
-  c10::IValue forward(std::vector<c10::IValue> inputs) override { return module_.forward(std::move(inputs)); }
+  ScriptNetwork(torch::jit::Module module, std::string name, bool freezable)
+      : module_(std::move(module)), name_(std::move(name)), freezable_(freezable && !stops_gradients(module_)) {}
+  c10::IValue forward(std::vector<c10::IValue> inputs) override {
+    return frozen_ ? frozen_->forward(std::move(inputs)) : module_.forward(std::move(inputs));
+  }
   std::vector<at::Tensor> parameters() override {
     std::vector<at::Tensor> out;
     for (const auto& p : module_.parameters()) out.push_back(p);
     return out;
   }
-  void to(const c10::Device& device) override { module_.to(device); }
-  void eval() override { module_.eval(); }
-  void train() override { module_.train(); }
+  void to(const c10::Device& device) override {
+    module_.to(device);
+    if (frozen_) freeze();
+  }
+  void eval() override {
+    module_.eval();
+    freeze();
+  }
+  void train() override {
+    module_.train();
+    frozen_.reset();
+  }
 
  private:
+  // Whether forward (with every method it calls) detaches a tensor or enters a `with` block
+  // (torch.no_grad() is one).
+  static bool stops_gradients(const torch::jit::Module& module) {
+    auto graph = module.get_method("forward").graph()->copy();
+    torch::jit::Inline(*graph);
+    std::function<bool(const torch::jit::Block*)> stops = [&](const torch::jit::Block* block) {
+      for (const torch::jit::Node* node : block->nodes()) {
+        const auto kind = node->kind();
+        if (kind == c10::aten::detach || kind == c10::aten::detach_ || kind == c10::prim::Enter) return true;
+        for (const torch::jit::Block* inner : node->blocks()) {
+          if (stops(inner)) return true;
+        }
+      }
+      return false;
+    };
+    return stops(graph->block());
+  }
+
+  // Some scripted modules cannot be frozen (e.g. ones that mutate their attributes); they
+  // run as they are.
+  void freeze() {
+    if (!freezable_) return;
+    try {
+      frozen_ = torch::jit::freeze(module_);
+    } catch (const c10::Error& e) {
+      frozen_.reset();
+      std::string why = e.what_without_backtrace();
+      log::debug("victim '{}' runs unfrozen: {}", name_, why.substr(0, why.find('\n')));
+    }
+  }
+
   torch::jit::Module module_;
+  std::optional<torch::jit::Module> frozen_;
+  std::string name_;
+  bool freezable_;
 };
 
 class BuiltinNetwork final : public VictimNetwork {
@@ -51,7 +108,7 @@ std::unique_ptr<VictimNetwork> load_torchscript(const VictimConfig& config) {
   const std::string& path = config.source_options.as<TorchscriptSourceOptions>().path;
   if (!fs::is_regular_file(path)) fail_input("victim '{}': TorchScript file '{}' does not exist", config.name, path);
   try {
-    return std::make_unique<ScriptNetwork>(torch::jit::load(path));
+    return std::make_unique<ScriptNetwork>(torch::jit::load(path), config.name, config.kind != "mllm");
   } catch (const c10::Error& e) {
     std::string why = e.what_without_backtrace();
     fail_input("victim '{}': '{}' is not a loadable TorchScript file: {}", config.name, path, why.substr(0, why.find('\n')));

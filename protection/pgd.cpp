@@ -12,7 +12,7 @@ at::Tensor per_image_norm(const at::Tensor& t, double p) { return t.flatten(1).n
 
 }  // namespace
 
-at::Tensor pgd_protect(Protection& protection, const data::Batch& batch, double eps, const PgdOptions& o, uint64_t seed, Metrics* metrics) {
+at::Tensor pgd_protect(Protection& protection, const data::Batch& batch, double eps, const PgdOptions& o, uint64_t seed, losses::StepMetrics* metrics) {
   const at::Tensor& x = batch.images;
   const bool l2 = o.norm == "l2";
   const double radius = l2 ? eps * std::sqrt(static_cast<double>(x[0].numel())) : eps;

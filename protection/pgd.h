@@ -11,6 +11,6 @@ namespace mf::protection {
 // root-mean-square budget) and inside the valid pixel range; `metrics` receives the final
 // objective's metrics.
 at::Tensor pgd_protect(Protection& protection, const data::Batch& batch, double eps, const PgdOptions& options, uint64_t seed,
-                       Metrics* metrics = nullptr);
+                       losses::StepMetrics* metrics = nullptr);
 
 }  // namespace mf::protection

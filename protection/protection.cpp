@@ -37,7 +37,7 @@ losses::ObjectiveValue Protection::evaluate(const data::Batch& batch, const at::
   return objective.compute(ctx);
 }
 
-void Protection::backward(const losses::ObjectiveValue& value, const std::vector<at::Tensor>& parameters, double scale, Metrics& metrics,
+void Protection::backward(const losses::ObjectiveValue& value, const std::vector<at::Tensor>& parameters, double scale, losses::StepMetrics& metrics,
                           const std::function<void(std::vector<at::Tensor>&)>& average) {
   if (config_.trainer.combine == "sum" || !value.adversarial.requires_grad() || !value.quality.requires_grad()) {
     (value.total() / scale).backward();
@@ -46,7 +46,7 @@ void Protection::backward(const losses::ObjectiveValue& value, const std::vector
   auto ga = gradients(value.adversarial, parameters), gq = gradients(value.quality, parameters);
   if (average) average(ga), average(gq);
   const double both = dot(ga, gq), aa = dot(ga, ga), qq = dot(gq, gq);
-  metrics["grad/conflict"] = both < 0 ? 1 : 0;
+  metrics["grad/conflict"] = losses::host_metric(both < 0 ? 1 : 0);
   for (size_t i = 0; i < parameters.size(); ++i) {
     at::Tensor g = ga[i] + gq[i];
     if (both < 0) g = g - (both / std::max(qq, 1e-30)) * gq[i] - (both / std::max(aa, 1e-30)) * ga[i];
@@ -68,7 +68,7 @@ Metrics Protection::validate(const std::shared_ptr<const data::Dataset>& dataset
     at::Tensor protected_images = (b.images + delta).clamp(0, 1);
     at::NoGradGuard no_grad;
     losses::StepContext ctx(victims, b.images, delta, {}, b.labels, b.face_boxes, data::mix(seed, i));
-    Metrics m = objective.compute(ctx).metrics;
+    Metrics m = losses::values(objective.compute(ctx).metrics);
     m["ssim"] = losses::ssim(protected_images, b.images).mean().item<double>();
     m["psnr"] = losses::psnr(protected_images, b.images).mean().item<double>();
     m["linf_255"] = delta.abs().max().item<double>() * 255;

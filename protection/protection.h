@@ -30,7 +30,7 @@ class Protection {
   // `average` (data-parallel runs) replaces gradients by their mean over the ranks: pcgrad
   // projects the global adversarial and quality gradients, as one process with the global
   // batch would.
-  void backward(const losses::ObjectiveValue& value, const std::vector<at::Tensor>& parameters, double scale, Metrics& metrics,
+  void backward(const losses::ObjectiveValue& value, const std::vector<at::Tensor>& parameters, double scale, losses::StepMetrics& metrics,
                 const std::function<void(std::vector<at::Tensor>&)>& average = {});
 
   // Validation over up to `batches` batches of `dataset`: the objective's metrics on the

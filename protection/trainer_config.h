@@ -57,6 +57,8 @@ struct TrainerConfig {
   double grad_clip = 0.0;
   int64_t grad_accum = 1;
   std::string precision = "auto";
+  bool channels_last = true;
+  bool cudnn_benchmark = true;
   std::string combine = "sum";
   int64_t log_every = 10;
   int64_t sample_every = 200;
@@ -79,6 +81,12 @@ struct TrainerConfig {
     v("grad_clip", grad_clip, "clip the global gradient norm to this; 0 turns clipping off", config::non_negative());
     v("grad_accum", grad_accum, "micro-batches accumulated per optimizer step", config::at_least(1));
     v("precision", precision, "auto (bf16 autocast on CUDA, fp32 on CPU), fp32 or bf16", config::one_of({"auto", "fp32", "bf16"}));
+    v("channels_last", channels_last,
+      "channels-last (NHWC) memory for the trained module's convolution weights and the training images, which the victims "
+      "then see in the same layout: faster convolutions on CPUs (oneDNN) and GPU tensor cores; the same computation, up to rounding");
+    v("cudnn_benchmark", cudnn_benchmark,
+      "on CUDA, let cuDNN time its convolution algorithms for each new shape and keep the fastest (the step's shapes are fixed); "
+      "off: its heuristic choice");
     v("combine", combine, "how the adversarial and quality gradients combine: their sum, or pcgrad (project away the conflicting part of each)",
       config::one_of({"sum", "pcgrad"}));
     v("log_every", log_every, "steps between metric lines", config::at_least(1));

@@ -7,13 +7,12 @@
 #include "core/error.h"
 #include "core/precision.h"
 #include "networks/builtin.h"
+#include "trainers/fused_adamw.h"
 #include "trainers/trainer.h"
 #include "trainers/trainer_kinds.h"
 
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
-#include <torch/nn/utils/clip_grad.h>
-#include <torch/optim/adamw.h>
 
 namespace mf::trainers {
 namespace {
@@ -31,12 +30,12 @@ class ClassifierTrainer final : public Trainer {
   }
 
  protected:
-  Metrics run_step() override {
+  StepMetrics run_step() override {
     net_->train();
     apply_learning_rate(optimizer_);
     optimizer_.zero_grad();
     const auto& t = config_.trainer;
-    Metrics m = accumulate([&](int64_t) {
+    StepMetrics m = accumulate([&](int64_t) {
       data::Batch b = next_batch();
       at::Tensor logits;
       {
@@ -45,9 +44,9 @@ class ClassifierTrainer final : public Trainer {
       }
       at::Tensor loss = at::cross_entropy_loss(logits.to(at::kFloat), b.labels);
       (loss / static_cast<double>(t.grad_accum)).backward();
-      return Metrics{{"loss/total", loss.item<double>()}, {"accuracy", logits.argmax(1).eq(b.labels).to(at::kFloat).mean().item<double>()}};
+      return StepMetrics{{"loss/total", loss.detach()}, {"accuracy", logits.argmax(1).eq(b.labels).to(at::kFloat).mean()}};
     });
-    if (t.grad_clip > 0) m["grad/norm"] = torch::nn::utils::clip_grad_norm_(net_->parameters(), t.grad_clip);
+    if (t.grad_clip > 0) m["grad/norm"] = clip_gradients(net_->parameters(), t.grad_clip);
     optimizer_.step();
     return m;
   }
@@ -86,7 +85,7 @@ class ClassifierTrainer final : public Trainer {
  private:
   int64_t classes_;
   std::shared_ptr<networks::TinyNet> net_;
-  torch::optim::AdamW optimizer_;
+  FusedAdamW optimizer_;
 };
 
 }  // namespace

@@ -2,11 +2,11 @@
 
 #include "core/log.h"
 #include "core/precision.h"
+#include "networks/generator.h"
 #include "protection/protection.h"
+#include "trainers/fused_adamw.h"
 
 #include <ATen/ATen.h>
-#include <torch/nn/utils/clip_grad.h>
-#include <torch/optim/adamw.h>
 
 namespace mf::trainers {
 namespace {
@@ -19,20 +19,21 @@ class PerturbationTrainer final : public Trainer {
         source_(make_source()),
         optimizer_(std::vector<at::Tensor>{}, adamw_options(config.trainer)) {
     source_->module().to(device_);
+    if (config.trainer.channels_last) networks::to_channels_last(source_->module());
     optimizer_.add_param_group(torch::optim::OptimizerParamGroup(source_->module().parameters()));
     state_.eps = protection_.eps.control();
     log::info("victims:\n{}", protection_.victims.summary());
   }
 
  protected:
-  Metrics run_step() override {
+  StepMetrics run_step() override {
     protection_.eps.set_control(state_.eps);
     source_->module().train();
     apply_learning_rate(optimizer_);
     optimizer_.zero_grad();
     const auto& t = config_.trainer;
     const auto parameters = source_->module().parameters();
-    Metrics m = accumulate([&](int64_t micro) {
+    StepMetrics m = accumulate([&](int64_t micro) {
       data::Batch b = next_batch();
       if (state_.image_size.empty()) state_.image_size = {b.images.size(2), b.images.size(3)};
       losses::ObjectiveValue value;
@@ -44,12 +45,13 @@ class PerturbationTrainer final : public Trainer {
                            [&](std::vector<at::Tensor>& gradients) { average_over_ranks(gradients); });
       return value.metrics;
     });
-    if (t.grad_clip > 0) m["grad/norm"] = torch::nn::utils::clip_grad_norm_(parameters, t.grad_clip);
+    if (t.grad_clip > 0) m["grad/norm"] = clip_gradients(parameters, t.grad_clip);
     optimizer_.step();
     const double eps = protection_.eps.value(state_.step);
     source_->after_step(eps);
-    m["eps"] = eps;
-    protection_.eps.observe(m["loss/adversarial"], m["loss/quality"]);
+    m["eps"] = losses::host_metric(eps);
+    // Ratio control reads the losses every step: the one schedule that waits for the device.
+    if (protection_.eps.adapts()) protection_.eps.observe(m.at("loss/adversarial").item<double>(), m.at("loss/quality").item<double>());
     state_.eps = protection_.eps.control();
     return m;
   }
@@ -82,7 +84,7 @@ class PerturbationTrainer final : public Trainer {
  private:
   protection::Protection protection_;
   std::unique_ptr<PerturbationSource> source_;
-  torch::optim::AdamW optimizer_;
+  FusedAdamW optimizer_;
 };
 
 }  // namespace

@@ -15,11 +15,11 @@ class PgdTrainer final : public Trainer {
   PgdTrainer(const Config& config, std::shared_ptr<dist::Context> dist) : Trainer(config, std::move(dist)), protection_(config, device_), options_(config.trainer.options.as<protection::PgdOptions>()) {}
 
  protected:
-  Metrics run_step() override {
-    Metrics m;
+  StepMetrics run_step() override {
+    StepMetrics m;
     last_ = next_batch();
     last_delta_ = protection::pgd_protect(protection_, last_, protection_.eps.value(state_.step), options_, step_seed(), &m);
-    m["eps"] = protection_.eps.value(state_.step);
+    m["eps"] = losses::host_metric(protection_.eps.value(state_.step));
     return average_over_ranks(m);
   }
 

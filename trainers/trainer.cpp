@@ -89,6 +89,7 @@ Trainer::Trainer(const Config& config, std::shared_ptr<dist::Context> dist)
   // LibTorch seeds its default generator from the OS; everything a run initialises (victims,
   // generator) must instead follow run.seed.
   torch::manual_seed(static_cast<uint64_t>(config.run.seed));
+  if (device_.is_cuda()) at::globalContext().setBenchmarkCuDNN(config.trainer.cudnn_benchmark);
   run_dir_ = fs::path(config.run.out_dir) / config.run.name;
   data_ = data::build_datasets(config.data, static_cast<uint64_t>(config.run.seed));
 }
@@ -105,6 +106,17 @@ torch::optim::AdamWOptions adamw_options(const protection::TrainerConfig& t) {
   return torch::optim::AdamWOptions(t.lr).betas({t.betas[0], t.betas[1]}).weight_decay(t.weight_decay);
 }
 
+at::Tensor clip_gradients(const std::vector<at::Tensor>& parameters, double max_norm) {
+  std::vector<at::Tensor> grads;
+  for (const auto& p : parameters) {
+    if (p.grad().defined()) grads.push_back(p.grad());
+  }
+  if (grads.empty()) return at::zeros({});
+  at::Tensor norm = at::stack(at::_foreach_norm(grads)).norm();
+  at::_foreach_mul_(grads, (max_norm / (norm + 1e-6)).clamp_max(1));
+  return norm;
+}
+
 void Trainer::apply_learning_rate(torch::optim::Optimizer& optimizer) const {
   for (auto& group : optimizer.param_groups()) group.options().set_lr(learning_rate());
 }
@@ -114,12 +126,12 @@ uint64_t Trainer::step_seed(uint64_t salt) const {
   return dist_->rank() == 0 ? seed : data::mix(seed, static_cast<uint64_t>(dist_->rank()));
 }
 
-Metrics Trainer::accumulate(const std::function<Metrics(int64_t micro)>& micro_step) {
-  Metrics m;
+StepMetrics Trainer::accumulate(const std::function<StepMetrics(int64_t micro)>& micro_step) {
+  StepMetrics m;
   const int64_t n = config_.trainer.grad_accum;
   for (int64_t micro = 0; micro < n; ++micro) {
     if (micro == n - 1 && gradients_) gradients_->arm();
-    for (const auto& [k, v] : micro_step(micro)) m[k] += v / static_cast<double>(n);
+    losses::add_scaled(m, micro_step(micro), 1.0 / static_cast<double>(n));
   }
   if (gradients_) gradients_->finish();
   return average_over_ranks(m);
@@ -127,16 +139,16 @@ Metrics Trainer::accumulate(const std::function<Metrics(int64_t micro)>& micro_s
 
 // Every rank computes the same metric names (they follow from the config), so the values
 // line up by name.
-Metrics Trainer::average_over_ranks(const Metrics& metrics) const {
+StepMetrics Trainer::average_over_ranks(const StepMetrics& metrics) const {
   if (!dist_->distributed() || metrics.empty()) return metrics;
-  std::vector<double> values;
-  for (const auto& [k, v] : metrics) values.push_back(v);
-  at::Tensor t = at::tensor(values, at::kDouble);
+  std::vector<at::Tensor> values;
+  for (const auto& [k, v] : metrics) values.push_back(v.detach().to(device_, at::kDouble).reshape({}));
+  at::Tensor t = at::stack(values);
   dist_->sum(t);
   t.div_(static_cast<double>(dist_->world_size()));
-  Metrics out;
+  StepMetrics out;
   int64_t i = 0;
-  for (const auto& [k, v] : metrics) out[k] = t[i++].item<double>();
+  for (const auto& [k, v] : metrics) out[k] = t[i++];
   return out;
 }
 
@@ -155,7 +167,9 @@ void Trainer::average_over_ranks(std::vector<at::Tensor>& tensors) const {
 }
 
 data::Batch Trainer::next_batch() {
+  const auto began = Clock::now();
   data::Batch b = loader_->next();
+  data_wait_ms_ += std::chrono::duration<double, std::milli>(Clock::now() - began).count();
   images_ += b.images.size(0) * dist_->world_size();
   return b.to(device_);
 }
@@ -334,6 +348,7 @@ int Trainer::train(const TrainOptions& options) {
   gradients_ = std::make_unique<dist::GradientBuckets>(*dist_, trained, config_.dist.bucket_mb);
   auto loader_opts = data::loader_options(config_.data, true, static_cast<uint64_t>(config_.run.seed));
   loader_opts.pin_memory = device_.is_cuda();
+  loader_opts.channels_last = config_.trainer.channels_last;
   loader_opts.rank = dist_->rank();
   loader_opts.world_size = dist_->world_size();
   loader_ = std::make_unique<data::Loader>(data_.train, loader_opts, state_.data);
@@ -363,22 +378,37 @@ int Trainer::train(const TrainOptions& options) {
   auto end_progress = [&] {
     if (progress) progress->finish();
   };
+  // Step time and data wait are means over the steps since the last metrics line: the
+  // metrics are read (and so a GPU waited for) only there.
+  double busy_ms = 0;
+  int64_t unlogged_steps = 0;
+  std::vector<std::pair<std::string, double>> shown;
   try {
     while (state_.step < t.steps) {
-      Metrics m = run_step();
+      const auto step_began = Clock::now();
+      StepMetrics step_metrics = run_step();
       ++state_.step;
-      m["lr"] = learning_rate();
-      m["images_per_s"] = images_per_second();
-      m["data/skipped_files"] = static_cast<double>(data_.bad_files->count());
+      ++unlogged_steps;
       const bool last = state_.step == t.steps;
-      if (main && (state_.step % t.log_every == 0 || last)) log_metrics(m);
-      if (progress) {
-        std::vector<std::pair<std::string, double>> fields{{"loss", m["loss/total"]}};
+      const bool log_now = state_.step % t.log_every == 0 || last;
+      if (log_now) {
+        Metrics m = losses::values(step_metrics);
+        busy_ms += std::chrono::duration<double, std::milli>(Clock::now() - step_began).count();
+        m["time/step_ms"] = busy_ms / static_cast<double>(unlogged_steps);
+        m["time/data_wait_ms"] = data_wait_ms_ / static_cast<double>(unlogged_steps);
+        busy_ms = data_wait_ms_ = 0, unlogged_steps = 0;
+        m["lr"] = learning_rate();
+        m["images_per_s"] = images_per_second();
+        m["data/skipped_files"] = static_cast<double>(data_.bad_files->count());
+        if (main) log_metrics(m);
+        shown = {{"loss", m["loss/total"]}};
         for (const char* k : {"loss/adversarial", "loss/quality", "eps"}) {
-          if (m.count(k)) fields.emplace_back(k, m[k]);
+          if (m.count(k)) shown.emplace_back(k, m[k]);
         }
-        progress->update(state_.step, fields, state_.step % t.log_every == 0 && !::isatty(STDERR_FILENO));
+      } else {
+        busy_ms += std::chrono::duration<double, std::milli>(Clock::now() - step_began).count();
       }
+      if (progress) progress->update(state_.step, shown, state_.step % t.log_every == 0 && !::isatty(STDERR_FILENO));
       if (main && t.sample_every > 0 && state_.step % t.sample_every == 0) write_samples();
       // A signal or the checkpoint clock on any rank decides for all ranks.
       at::Tensor agreed = at::tensor({static_cast<double>(stop_signal()),

@@ -42,6 +42,7 @@ namespace mf::trainers {
 
 namespace fs = std::filesystem;
 using losses::Metrics;
+using losses::StepMetrics;
 using protection::Config;
 using protection::TrainState;
 
@@ -68,8 +69,9 @@ class Trainer {
   int train(const TrainOptions& options);
 
  protected:
-  // One optimizer step. Returns its metrics, averaged over the ranks.
-  virtual Metrics run_step() = 0;
+  // One optimizer step. Returns its metrics, averaged over the ranks, as tensors: the loop
+  // reads them on the host only at the steps it logs (no device sync in between).
+  virtual StepMetrics run_step() = 0;
   // Metrics on the validation set (the loop prefixes them with "val/"); "loss/total" is
   // tracked as the best-so-far.
   virtual Metrics validate() = 0;
@@ -88,9 +90,9 @@ class Trainer {
   // Runs trainer.grad_accum micro-steps of `micro_step` (a forward and backward of one batch,
   // returning its metrics), then averages the gradients of modules() over the ranks (the
   // last micro-step's backward starts the all-reduce) and returns the mean metrics.
-  Metrics accumulate(const std::function<Metrics(int64_t micro)>& micro_step);
+  StepMetrics accumulate(const std::function<StepMetrics(int64_t micro)>& micro_step);
   // Each metric's mean over the ranks.
-  Metrics average_over_ranks(const Metrics& metrics) const;
+  StepMetrics average_over_ranks(const StepMetrics& metrics) const;
   // Each tensor replaced by its mean over the ranks (one all-reduce for all of them).
   void average_over_ranks(std::vector<at::Tensor>& tensors) const;
   // The learning rate of the current step: linear warm-up, then cosine decay to lr_floor.
@@ -128,10 +130,15 @@ class Trainer {
   Metrics last_validation_;
   std::vector<std::pair<std::string, std::string>> summary_;
   int64_t images_ = 0;
+  double data_wait_ms_ = 0;  // time waiting for batches since the last metrics line
 };
 
 // AdamW with the trainer section's learning rate, betas and weight decay.
 torch::optim::AdamWOptions adamw_options(const protection::TrainerConfig& trainer);
+// Scales the gradients of `parameters` so that their global L2 norm is at most `max_norm`;
+// returns the norm before clipping, as a tensor (torch::nn::utils::clip_grad_norm_ returns
+// a double, which waits for the device every step).
+at::Tensor clip_gradients(const std::vector<at::Tensor>& parameters, double max_norm);
 
 // The trainer `config` names, built and wired; `dist` null for a single process.
 std::unique_ptr<Trainer> build_trainer(const Config& config, std::shared_ptr<dist::Context> dist = nullptr);

@@ -5,8 +5,14 @@ side by side with `maskforge eval`, so the C++ recipe can never fall behind the 
 a researcher would write.
 
     python spam_reference.py CONFIG.yaml --out generator.ts.pt [--set key.path=value ...]
+    python spam_reference.py CONFIG.yaml --time step.json [--warmup 5] [--set ...]
 
-It supports what the strength configs use: an image_folder dataset, the resnet and unet
+With --time it measures instead of exporting: the median wall time of a step (batch
+selection, flip and crop, forward, backward, optimizer step) after the warm-up steps, and
+the peak resident memory, for bench/train_step.sh.
+
+It supports what the strength and step-time configs use: an image_folder dataset (held in
+memory; data.crop as random crops, data.hflip), the resnet and unet
 generators, TorchScript victims, the untargeted_ce, relativistic_ce, cw_margin (classifier)
 and feature_distance (embedder) terms, a constant eps
 (optionally texture-scaled), and trainer.{steps, lr, warmup_steps, lr_floor, betas,
@@ -17,6 +23,8 @@ import argparse
 import json
 import math
 import random
+import resource
+import statistics
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -257,20 +265,42 @@ def adversarial_loss(term, out, clean, labels):
     return (own - others).clamp(min=-number(term.get("kappa", 0)))
 
 
+def random_crops(x, size):
+    """data.crop with crop_mode random: one square crop per image, anywhere inside it."""
+    if not size:
+        return x
+    tops = torch.randint(0, x.shape[2] - size + 1, (len(x),)).tolist()
+    lefts = torch.randint(0, x.shape[3] - size + 1, (len(x),)).tolist()
+    return torch.stack([im[:, t:t + size, l:l + size] for im, t, l in zip(x, tops, lefts)])
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("config")
-    parser.add_argument("--out", required=True)
+    parser.add_argument("--out", help="where the trained generator goes (TorchScript)")
     parser.add_argument("--set", action="append", default=[], dest="overrides")
+    parser.add_argument("--time", metavar="JSON", help="time the steps instead: write the median ms/step after the warm-up steps and the peak RSS here")
+    parser.add_argument("--warmup", type=int, default=5, help="with --time: steps left out of the median")
     args = parser.parse_args()
+    if not args.out and not args.time:
+        parser.error("pass --out (train and export) or --time (time the steps)")
     c = load_config(args.config, args.overrides)
     seed = int(c.get("run", {}).get("seed", 0))
     torch.manual_seed(seed)
     random.seed(seed)
 
     data, g, t = c["data"], c.get("generator", {}), c["trainer"]
+    if int(data.get("resize", 0)):
+        raise SystemExit("spam_reference: data.resize is not supported")
+    # run.device as maskforge reads it; on CUDA, trainer.precision auto means bf16 autocast there too
+    wanted = str(c.get("run", {}).get("device", "auto"))
+    device = torch.device("cuda" if wanted == "auto" and torch.cuda.is_available() else "cpu" if wanted == "auto" else wanted)
+    precision = str(t.get("precision", "auto"))
+    bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
     images, labels = image_folder(data["root"])
-    victims = [Victim(v) for v in c["victims"]]
+    images, labels = images.to(device), labels.to(device)
+    crop = int(data.get("crop", 0))
+    victims = [Victim(v).to(device) for v in c["victims"]]
     terms = c["losses"]
     for term in terms:
         if term["name"] not in TERM_KINDS or "victim_weights" in term:
@@ -286,7 +316,7 @@ def main():
         net = ResnetGenerator(int(g.get("width", 32)), int(g.get("blocks", 4)), norm, head_scale)
     else:
         net = UnetGenerator(int(g.get("width", 16)), int(g.get("depth", 4)), norm, head_scale)
-    protector = Protector(net, eps, arch, c.get("run", {}).get("name", Path(args.config).stem) + " (eager reference)", texture)
+    protector = Protector(net, eps, arch, c.get("run", {}).get("name", Path(args.config).stem) + " (eager reference)", texture).to(device)
 
     steps, lr, warmup = int(t.get("steps", 1000)), number(t.get("lr", 1e-3)), int(t.get("warmup_steps", 0))
     floor = number(t.get("lr_floor", 0))
@@ -295,7 +325,9 @@ def main():
     batch = int(data.get("batch_size", 16))
     order, cursor = [], 0
     start = time.time()
+    step_ms = []
     for step in range(steps):
+        began = time.perf_counter()
         # linear warm-up, then cosine decay from lr to lr * lr_floor
         if step < warmup:
             rate = lr * (step + 1) / warmup
@@ -308,30 +340,43 @@ def main():
             order, cursor = torch.randperm(len(images)).tolist(), 0
         idx = order[cursor:cursor + batch]
         cursor += batch
-        x, y = images[idx], labels[idx]
+        x, y = random_crops(images[idx], crop), labels[idx]
         if data.get("hflip", True):
-            flip = torch.rand(len(idx)) < 0.5
+            flip = (torch.rand(len(idx)) < 0.5).to(device)
             x = torch.where(flip[:, None, None, None], x.flip(3), x)
         net.train()
-        adv = protector(x)
-        loss = 0
-        for v in victims:
-            with torch.no_grad():
-                clean = v(x)
-            out = v(adv)
-            for term in terms:
-                if TERM_KINDS[term["name"]] == v.kind and v.name in term.get("victims", [v.name]):
-                    loss = loss + number(term.get("weight", 1)) * v.weight * adversarial_loss(term, out, clean, y).mean()
+        with torch.autocast(device.type, torch.bfloat16, enabled=bf16):
+            adv = protector(x)
+            loss = 0
+            for v in victims:
+                with torch.no_grad():
+                    clean = v(x).float()
+                out = v(adv).float()
+                for term in terms:
+                    if TERM_KINDS[term["name"]] == v.kind and v.name in term.get("victims", [v.name]):
+                        loss = loss + number(term.get("weight", 1)) * v.weight * adversarial_loss(term, out, clean, y).mean()
         optimizer.zero_grad()
         loss.backward()
         if number(t.get("grad_clip", 0)) > 0:
             nn.utils.clip_grad_norm_(protector.parameters(), number(t["grad_clip"]))
         optimizer.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()  # the step is done when the GPU is
+        step_ms.append(1000 * (time.perf_counter() - began))
         if (step + 1) % 50 == 0 or step + 1 == steps:
             print(f"step {step + 1}/{steps} loss {loss.item():.4f} lr {rate:.2e} {(step + 1) / (time.time() - start):.2f} step/s", flush=True)
-    net.eval()
-    torch.jit.script(protector).save(args.out)
-    print(f"wrote {args.out}")
+    if args.time:
+        timed = step_ms[args.warmup:]
+        if not timed:
+            raise SystemExit(f"spam_reference: {steps} steps leave none to time after {args.warmup} warm-up steps")
+        Path(args.time).write_text(json.dumps({
+            "median_ms": statistics.median(timed), "steps_timed": len(timed), "threads": torch.get_num_threads(),
+            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "peak_gpu_mib": torch.cuda.max_memory_allocated() / 2**20 if device.type == "cuda" else 0}) + "\n")
+    if args.out:
+        net.eval()
+        torch.jit.script(protector).save(args.out)
+        print(f"wrote {args.out}")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,18 @@ TEST(ImageIo, PngRoundTripIsExact) {
   EXPECT_TRUE(at::equal(img, back));
 }
 
+TEST(ImageIo, TensorsHoldTheSameValuesAsAtenConvertsToInEveryLayout) {
+  cv::Mat rgb = test::picture(37, 23, 3);
+  at::Tensor hwc = at::from_blob(rgb.data, {rgb.rows, rgb.cols, 3}, at::kByte);
+  at::Tensor expected = hwc.permute({2, 0, 1}).to(at::kFloat).div(255.0f);
+  EXPECT_TRUE(at::equal(to_tensor(rgb), expected));
+  EXPECT_TRUE(to_tensor(rgb).is_contiguous());
+  at::Tensor nhwc = at::empty({1, 3, rgb.rows, rgb.cols}, at::TensorOptions(at::kFloat).memory_format(at::MemoryFormat::ChannelsLast));
+  write_tensor(rgb, nhwc[0]);
+  EXPECT_TRUE(at::equal(nhwc[0], expected));
+  EXPECT_THROW(write_tensor(rgb, at::empty({3, rgb.cols, rgb.rows})), std::runtime_error);
+}
+
 TEST(ImageIo, EveryFormatDecodesToRgb) {
   TempDir dir;
   cv::Mat rgb = test::picture(40, 30, 2);

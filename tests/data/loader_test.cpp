@@ -148,5 +148,18 @@ TEST(Loader, BatchesAreFloatImagesInUnitRange) {
   EXPECT_EQ(b.face_boxes.sizes(), (at::IntArrayRef{5, 4}));
 }
 
+TEST(Loader, ChannelsLastBatchesHoldTheSameImages) {
+  auto ds = synthetic(20);
+  auto nhwc = options(2, 2);
+  nhwc.channels_last = true;
+  Loader plain(ds, options(2, 2)), channels_last(ds, nhwc);
+  for (int i = 0; i < 3; ++i) {
+    Batch a = plain.next(), b = channels_last.next();
+    EXPECT_TRUE(a.images.is_contiguous());
+    EXPECT_TRUE(b.images.is_contiguous(at::MemoryFormat::ChannelsLast));
+    EXPECT_TRUE(at::equal(a.images, b.images)) << "batch " << i;
+  }
+}
+
 }  // namespace
 }  // namespace mf::data

@@ -66,8 +66,9 @@ Before optimise(const LossConfig& config, const networks::VictimEnsemble& victim
   for (int step = 0; step <= steps; ++step) {
     StepContext ctx(victims, x, eps * torch::tanh(w), {}, labels, face_boxes, static_cast<uint64_t>(step));
     result.delta = ctx.delta().detach();
-    Metrics m;
-    auto loss = t->compute(ctx, m);
+    StepMetrics step_metrics;
+    auto loss = t->compute(ctx, step_metrics);
+    const Metrics m = values(step_metrics);
     if (step == 0) result.first = m;
     result.last = m;
     adam.zero_grad();

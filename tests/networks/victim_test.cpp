@@ -71,6 +71,38 @@ TEST(Victim, TorchScriptVictimOfEveryKindLoadsAndIsChecked) {
   EXPECT_TRUE(x.grad().defined());
 }
 
+// Victims run a frozen copy (batch norm folded into the convolution); it must compute what
+// the module computes, gradient to the image included.
+TEST(Victim, FrozenTorchScriptComputesTheModulesOutputAndInputGradient) {
+  TempDir dir;
+  torch::jit::Module m("Victim");
+  m.register_parameter("w", torch::randn({4, 3, 3, 3}), false);
+  m.register_buffer("mean", torch::randn({4}));
+  m.register_buffer("var", torch::rand({4}) + 0.5);
+  m.register_parameter("gamma", torch::randn({4}), false);
+  m.register_parameter("beta", torch::randn({4}), false);
+  m.define(R"(
+def forward(self, x):
+  y = torch.conv2d(x, self.w, None, [1, 1], [1, 1])
+  y = torch.batch_norm(y, self.gamma, self.beta, self.mean, self.var, False, 0.1, 1e-5, False)
+  return torch.relu(y).mean([2, 3])
+)");
+  const std::string path = (dir / "bn.pt").string();
+  m.save(path);
+  auto v = build_victim(resolve_victim(scripted(path, "classifier")), torch::kCPU);
+
+  auto module = torch::jit::load(path);
+  module.eval();
+  auto x = torch::rand({3, 3, 32, 32});
+  auto x1 = x.clone().requires_grad_(), x2 = x.clone().requires_grad_();
+  auto expected = module.forward({x1}).toTensor();
+  auto got = v->forward(x2);
+  EXPECT_TRUE(torch::allclose(got, expected, 1e-4, 1e-5));
+  expected.pow(2).sum().backward();
+  got.pow(2).sum().backward();
+  EXPECT_TRUE(torch::allclose(x2.grad(), x1.grad(), 1e-4, 1e-6));
+}
+
 TEST(Victim, WrongOutputShapeNamesTheVictimAndTheShapes) {
   TempDir dir;
   auto identity = script_file(dir, "id", "def forward(self, x):\n  return x * self.scale\n");

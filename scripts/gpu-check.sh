@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# What only a GPU can show, on a GPU machine without Debian packages or network (one H100 or
+# H200 with CUDA, CMake, ninja and PyTorch): builds maskforge against that PyTorch's LibTorch
+# and the dependencies of DEPS (made by scripts/fetch-gpu-deps.sh on a Debian machine and
+# carried over), runs the CUDA tests (`gpu_test`: autocast, NCCL with one rank, CUDA RNG
+# resume, CUDA graphs; they skip on machines without a GPU), then the GPU benchmark
+# (bench/train_step.sh on `cuda`: maskforge against eager PyTorch, images/s at batch 64 and
+# 256, 32 x 32 and 224 x 224), and prints one table.
+#
+#   scripts/gpu-check.sh [DEPS]            (default build-gpu-deps)
+#
+# Environment: PYTHON (default python3, the one with torch), BUILD (default build-gpu).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+deps="$(realpath "${1:-build-gpu-deps}")"
+build="${BUILD:-build-gpu}"
+python="${PYTHON:-python3}"
+say() { printf '\033[1mgpu-check:\033[0m %s\n' "$*" >&2; }
+
+[[ -f "$deps/.complete" ]] || { say "$deps is not a finished scripts/fetch-gpu-deps.sh folder"; exit 2; }
+torch_prefix="$("$python" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')"
+say "torch $("$python" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda, "GPU:", torch.cuda.get_device_name() if torch.cuda.is_available() else "none")')"
+
+# The eager reference needs numpy, Pillow and PyYAML: from the wheels DEPS carries, in a
+# virtualenv that sees the machine's torch.
+venv="$build/venv"
+if [[ ! -x "$venv/bin/python" ]]; then
+  "$python" -m venv --system-site-packages "$venv"
+  "$venv/bin/pip" install -q --no-index --find-links "$deps/wheels" numpy pillow pyyaml
+fi
+
+start=$(date +%s)
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMF_TORCH_PREFIX="$torch_prefix" -DMF_PYTHON="$venv/bin/python" \
+  -DCMAKE_PREFIX_PATH="$deps" -DOPENSSL_ROOT_DIR="$deps" -DMF_CCACHE=OFF >"$build.configure.log" 2>&1 ||
+  { tail -30 "$build.configure.log" >&2; exit 1; }
+cmake --build "$build" -j "$(nproc)" --target maskforge gpu_test
+say "built in $(($(date +%s) - start)) s"
+
+status=0
+"$build/tests/gpu_test" --gtest_brief=1 2>&1 | tee "$build/gpu_test.log" || status=1
+
+# The benchmark reads its images and victims from DEPS (fetch-gpu-deps.sh copied them).
+export MF_ASSETS="$deps/assets" MF_VICTIMS="$deps/assets/victims" MASKFORGE_PYTHON="$venv/bin/python"
+DEVICE=cuda BATCHES="64 256" bench/train_step.sh "$build" 40 | tee "$build/train_step.md" || status=1
+
+echo
+echo "## GPU check on $("$python" -c 'import torch; print(torch.cuda.get_device_name())')"
+echo
+grep -E '^\[  (PASSED|FAILED|SKIPPED) ' "$build/gpu_test.log" || true
+echo
+cat "$build/train_step.md"
+exit $status

@@ -59,6 +59,7 @@ struct TrainerConfig {
   std::string precision = "auto";
   bool channels_last = true;
   bool cudnn_benchmark = true;
+  bool cuda_graphs = false;
   std::string combine = "sum";
   int64_t log_every = 10;
   int64_t sample_every = 200;
@@ -87,6 +88,10 @@ struct TrainerConfig {
     v("cudnn_benchmark", cudnn_benchmark,
       "on CUDA, let cuDNN time its convolution algorithms for each new shape and keep the fastest (the step's shapes are fixed); "
       "off: its heuristic choice");
+    v("cuda_graphs", cuda_graphs,
+      "spam and uep on one CUDA device: after 3 eager steps, capture the step's forward and backward as a CUDA graph and replay it "
+      "(no launch cost per kernel); the step must be fixed: constant eps, no robustness, no detector or MLLM victims, no pcgrad, "
+      "grad_accum 1, one rank");
     v("combine", combine, "how the adversarial and quality gradients combine: their sum, or pcgrad (project away the conflicting part of each)",
       config::one_of({"sum", "pcgrad"}));
     v("log_every", log_every, "steps between metric lines", config::at_least(1));

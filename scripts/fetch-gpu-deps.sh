@@ -3,14 +3,18 @@
 # compiler, for a GPU machine that has no Debian packages and no network (scripts/gpu-check.sh
 # builds against it). Run it on a Debian 12 machine, where packages and PyPI are reachable:
 #
-#   scripts/fetch-gpu-deps.sh [DEST]        (default build-gpu-deps; about 20 MiB)
+#   scripts/fetch-gpu-deps.sh [DEST]        (default build-gpu-deps; about 30 MiB)
 #
 # - yaml-cpp, CLI11, spdlog + fmt, nlohmann-json, GoogleTest, OpenSSL's libcrypto and gloo's
 #   headers: Debian's own packages, unpacked (headers, libraries, CMake package files);
 # - OpenCV core/imgproc/imgcodecs: built here as static libraries from the OpenCV sources of
 #   the opencv-python-headless sdist (Debian's 4.6), with its own zlib, libpng, libjpeg-turbo
 #   and libwebp, since Debian's shared imgcodecs drags in ~180 MB of libraries (GDAL, ...).
-#   The build takes ~10 minutes on 2 cores, once: a finished DEST is left as it is.
+#   The build takes ~10 minutes on 2 cores, once: a finished DEST is left as it is;
+# - for the GPU benchmark (bench/train_step.sh): Pillow and PyYAML wheels for CPython 3.12
+#   (the eager reference's imports besides torch), the CIFAR-10 ResNet-20 and -32 victims
+#   (scripts/cifar-victims.sh), 100 CIFAR-10 training images per class and the LFW subset
+#   of ../shared/assets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dest="$(realpath -m "${1:-build-gpu-deps}")"
@@ -62,7 +66,20 @@ cmake -S "$src" -B "$work/opencv-build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCM
 cmake --build "$work/opencv-build" -j "$(nproc)" >"$work/opencv-build.log" 2>&1 || { tail -40 "$work/opencv-build.log" >&2; exit 1; }
 cmake --install "$work/opencv-build" >/dev/null
 find "$dest" -name '*.a' -exec strip --strip-debug {} +
-rm -rf "$dest/share/licenses" "$dest/bin"
+rm -rf "${dest:?}/share/licenses" "${dest:?}/bin"
+
+# --- what the GPU benchmark reads ---------------------------------------------------------
+say "wheels, victims and images for the GPU benchmark"
+python3 -m pip download -q --only-binary :all: --implementation cp --python-version 3.12 --abi cp312 \
+  --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 -d "$dest/wheels" pillow pyyaml
+scripts/cifar-victims.sh >/dev/null
+mkdir -p "$dest/assets/victims" "$dest/assets/cifar10/train" "$dest/assets/faces"
+cp runs/victims/rn20.pt runs/victims/rn20.json runs/victims/rn32.pt runs/victims/rn32.json "$dest/assets/victims/"
+for class in ../shared/assets/cifar10/train/*/; do
+  mkdir -p "$dest/assets/cifar10/train/$(basename "$class")"
+  find "$class" -type f | sort | head -100 | xargs cp -t "$dest/assets/cifar10/train/$(basename "$class")"
+done
+cp -r ../shared/assets/faces/lfw_subset "$dest/assets/faces/"
 
 touch "$dest/.complete"
 say "done: $dest ($(du -sh "$dest" | cut -f1)); carry it to the GPU machine and run scripts/gpu-check.sh $(basename "$dest")"

@@ -21,12 +21,12 @@ say() { printf '\033[1mgpu-check:\033[0m %s\n' "$*" >&2; }
 torch_prefix="$("$python" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')"
 say "torch $("$python" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda, "GPU:", torch.cuda.get_device_name() if torch.cuda.is_available() else "none")')"
 
-# The eager reference needs numpy, Pillow and PyYAML: from the wheels DEPS carries, in a
-# virtualenv that sees the machine's torch.
+# The eager reference needs Pillow and PyYAML: from the wheels DEPS carries, in a virtualenv
+# that sees the machine's torch.
 venv="$build/venv"
 if [[ ! -x "$venv/bin/python" ]]; then
   "$python" -m venv --system-site-packages "$venv"
-  "$venv/bin/pip" install -q --no-index --find-links "$deps/wheels" numpy pillow pyyaml
+  "$venv/bin/pip" install -q --no-index --find-links "$deps/wheels" pillow pyyaml
 fi
 
 start=$(date +%s)

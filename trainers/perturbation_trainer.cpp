@@ -4,6 +4,7 @@
 #include "core/precision.h"
 #include "networks/generator.h"
 #include "protection/protection.h"
+#include "trainers/captured_step.h"
 #include "trainers/fused_adamw.h"
 
 #include <ATen/ATen.h>
@@ -21,6 +22,10 @@ class PerturbationTrainer final : public Trainer {
     source_->module().to(device_);
     if (config.trainer.channels_last) networks::to_channels_last(source_->module());
     optimizer_.add_param_group(torch::optim::OptimizerParamGroup(source_->module().parameters()));
+    if (config.trainer.cuda_graphs) {
+      check_capturable(config, device_, dist_->world_size());
+      captured_ = std::make_unique<CapturedStep>(source_->module().parameters());
+    }
     state_.eps = protection_.eps.control();
     log::info("victims:\n{}", protection_.victims.summary());
   }
@@ -30,12 +35,9 @@ class PerturbationTrainer final : public Trainer {
     protection_.eps.set_control(state_.eps);
     source_->module().train();
     apply_learning_rate(optimizer_);
-    optimizer_.zero_grad();
     const auto& t = config_.trainer;
     const auto parameters = source_->module().parameters();
-    StepMetrics m = accumulate([&](int64_t micro) {
-      data::Batch b = next_batch();
-      if (state_.image_size.empty()) state_.image_size = {b.images.size(2), b.images.size(3)};
+    auto forward_backward = [&](const data::Batch& b, int64_t micro) {
       losses::ObjectiveValue value;
       {
         Autocast autocast(device_, t.precision);
@@ -44,7 +46,19 @@ class PerturbationTrainer final : public Trainer {
       protection_.backward(value, parameters, static_cast<double>(t.grad_accum), value.metrics,
                            [&](std::vector<at::Tensor>& gradients) { average_over_ranks(gradients); });
       return value.metrics;
-    });
+    };
+    auto batch = [&] {
+      data::Batch b = next_batch();
+      if (state_.image_size.empty()) state_.image_size = {b.images.size(2), b.images.size(3)};
+      return b;
+    };
+    StepMetrics m;
+    if (captured_) {
+      m = captured_->run(batch(), [&](const data::Batch& b) { return forward_backward(b, 0); });
+    } else {
+      optimizer_.zero_grad();
+      m = accumulate([&](int64_t micro) { return forward_backward(batch(), micro); });
+    }
     if (t.grad_clip > 0) m["grad/norm"] = clip_gradients(parameters, t.grad_clip);
     optimizer_.step();
     const double eps = protection_.eps.value(state_.step);
@@ -85,6 +99,7 @@ class PerturbationTrainer final : public Trainer {
   protection::Protection protection_;
   std::unique_ptr<PerturbationSource> source_;
   FusedAdamW optimizer_;
+  std::unique_ptr<CapturedStep> captured_;  // trainer.cuda_graphs
 };
 
 }  // namespace

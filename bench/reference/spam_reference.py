@@ -29,7 +29,6 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -240,10 +239,16 @@ class Victim(nn.Module):
         return self.net((x - self.mean) / self.std)
 
 
+def rgb_tensor(image):
+    """[3, H, W] float in [0, 1], as numpy's float32 division gives it (without needing numpy)."""
+    hwc = torch.frombuffer(bytearray(image.tobytes()), dtype=torch.uint8).view(image.height, image.width, 3)
+    return (hwc.float() / 255).permute(2, 0, 1)
+
+
 def image_folder(root):
     files = sorted(p for p in Path(root).rglob("*") if p.suffix.lower() in EXTENSIONS)
     classes = sorted({p.relative_to(root).parts[0] for p in files})
-    images = torch.stack([torch.from_numpy(np.asarray(Image.open(f).convert("RGB"), dtype=np.float32) / 255).permute(2, 0, 1) for f in files])
+    images = torch.stack([rgb_tensor(Image.open(f).convert("RGB")) for f in files])
     labels = torch.tensor([classes.index(p.relative_to(root).parts[0]) for p in files])
     return images, labels
 

@@ -23,7 +23,9 @@ struct Launch {
   bool agent_store = false;
   int64_t restart_count = 0;
 
-  bool distributed() const { return world_size > 1; }
+  // A launched job has a process group, even of one rank (as torch.distributed does): a
+  // 1-GPU torchrun job runs NCCL, and scales by changing --nproc-per-node alone.
+  bool distributed() const { return launcher != "none"; }
 };
 
 // Reads the launch from `getenv` (the process environment by default). Inconsistent or

@@ -23,6 +23,13 @@ TEST(Launch, NoLauncherIsASingleProcess) {
   EXPECT_EQ(l.world_size, 1);
 }
 
+TEST(Launch, ALaunchedJobOfOneRankIsDistributed) {
+  auto l = read({{"RANK", "0"}, {"WORLD_SIZE", "1"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", "29400"}});
+  EXPECT_EQ(l.launcher, "torchrun");
+  EXPECT_EQ(l.world_size, 1);
+  EXPECT_TRUE(l.distributed());
+}
+
 TEST(Launch, TorchrunWithTheAgentStore) {
   auto l = read({{"RANK", "5"}, {"WORLD_SIZE", "16"}, {"LOCAL_RANK", "1"}, {"LOCAL_WORLD_SIZE", "8"}, {"MASTER_ADDR", "node7"}, {"MASTER_PORT", "29400"},
                  {"TORCHELASTIC_USE_AGENT_STORE", "True"}, {"TORCHELASTIC_RESTART_COUNT", "2"}});

@@ -79,15 +79,31 @@ TEST(Cuda, ResumeRestoresTheGpuRandomState) {
   for (const auto& [name, t] : a) EXPECT_TRUE(torch::allclose(t, b.at(name), 1e-4, 1e-5)) << name;
 }
 
+// trainer.cuda_graphs: 3 eager steps, then the captured step replayed; the weights follow
+// the eager run's up to the non-determinism of cuDNN's kernels.
+TEST(Cuda, CapturedStepsTrainAsEagerStepsDo) {
+  SKIP_WITHOUT_GPU();
+  test::TempDir dir;
+  const std::string fixed = ", precision: fp32, cudnn_benchmark: false";
+  test::write_file(dir / "eager.yaml", gpu_config(dir.path(), "eager", 10, fixed));
+  test::write_file(dir / "graph.yaml", gpu_config(dir.path(), "graph", 10, fixed + ", cuda_graphs: true"));
+  for (const char* name : {"eager.yaml", "graph.yaml"}) {
+    auto r = run_maskforge("train " + (dir / name).string() + " --set 'robustness=[]' --set generator.noise_channels=0");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    if (std::string(name) == "graph.yaml") EXPECT_NE(r.output.find("captured the training step as a CUDA graph"), std::string::npos) << r.output;
+  }
+  auto a = test::final_weights(dir / "eager", "generator"), b = test::final_weights(dir / "graph", "generator");
+  for (const auto& [name, t] : a) EXPECT_TRUE(torch::allclose(t, b.at(name), 1e-3, 1e-4)) << name;
+}
+
 // One rank under torchrun on a GPU: the process group is NCCL.
 TEST(Cuda, NcclProcessGroupWithOneRank) {
   SKIP_WITHOUT_GPU();
-  if (test::python().empty()) GTEST_SKIP() << "no Python with torchrun";
-  const fs::path torchrun = fs::path(test::python()).parent_path() / "torchrun";
+  if (test::python().empty()) GTEST_SKIP() << "no Python with torch (torch.distributed.run launches the job)";
   test::TempDir dir;
   test::write_file(dir / "c.yaml", gpu_config(dir.path(), "nccl", 4));
-  auto r = test::run_command(fmt::format("cd '{}' && '{}' --standalone --nproc-per-node=1 --no-python '{}' train '{}' 2>&1", test::source_dir().string(),
-                                         torchrun.string(), (test::binary_dir() / "maskforge").string(), (dir / "c.yaml").string()));
+  auto r = test::run_command(fmt::format("cd '{}' && '{}' -m torch.distributed.run --standalone --nproc-per-node=1 --no-python '{}' train '{}' 2>&1",
+                                         test::source_dir().string(), test::python(), (test::binary_dir() / "maskforge").string(), (dir / "c.yaml").string()));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("nccl"), std::string::npos) << r.output;
 }

@@ -146,6 +146,40 @@ TEST(Training, SigtermSavesACommittedCheckpointAndTheRunResumes) {
   EXPECT_NE(resumed.output.find(fmt::format("at step {}", checkpoint->step)), std::string::npos) << resumed.output;
 }
 
+// trainer.cuda_graphs replays one fixed step: a config whose step changes on the host is
+// refused with the reason, and so is a device other than CUDA (every config on this machine).
+TEST(Training, CudaGraphsRefuseStepsAGraphCannotReplay) {
+  test::TempDir dir;
+  const std::string base = fmt::format(R"(version: 1
+run: {{out_dir: {}, name: g, device: cpu}}
+data: {{dataset: synthetic, images: 64, classes: 4, size: 16, batch_size: 8, workers: 0}}
+generator: {{arch: resnet, width: 4, blocks: 1}}
+victims:
+  - {{name: net, kind: classifier, source: builtin, arch: tiny_cnn, classes: 4, input_size: [16, 16]}}
+losses:
+  - {{name: untargeted_ce}}
+eps: {{schedule: constant, value: 8/255}}
+trainer: {{kind: spam, steps: 2, cuda_graphs: true}}
+)",
+                                       dir.path().string());
+  test::write_file(dir / "c.yaml", base);
+  std::string linear = base;
+  linear.replace(linear.find("eps: {schedule: constant, value: 8/255}"), 39, "eps: {schedule: linear, start: 0, end: 8/255}");
+  test::write_file(dir / "linear.yaml", linear);
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"--set 'robustness=[{name: jpeg}]'", "robustness transforms draw their parameters on the host"},
+      {"--set trainer.grad_accum=2", "trainer.grad_accum > 1"},
+      {"--set trainer.combine=pcgrad", "pcgrad decides on the host"},
+      {"linear", "eps.schedule linear changes eps on the host"},
+      {"", "needs a CUDA device; run.device resolved to cpu"},
+  };
+  for (const auto& [set, why] : cases) {
+    auto r = run_maskforge(set == "linear" ? "train " + (dir / "linear.yaml").string() : "train " + (dir / "c.yaml").string() + " " + set);
+    EXPECT_EQ(r.exit_code, 2) << set << "\n" << r.output;
+    EXPECT_NE(r.output.find(why), std::string::npos) << set << "\n" << r.output;
+  }
+}
+
 // A checkpoint saved on a GPU holds its random state; resumed on the CPU (or with fewer
 // GPUs) the run goes on with a warning instead of failing.
 TEST(Training, AGpuRandomStateResumesOnTheCpuWithAWarning) {

@@ -5,9 +5,11 @@
 # maskforge runs `maskforge train` with its loader (data.workers at its default, and 0); the
 # reference (bench/reference/spam_reference.py --time) holds the images in memory. Both use
 # the same intra-op threads (THREADS, default: every core) and the same device.
-# Prints the median ms/step after the warm-up steps, images/s, the peak resident memory (and
-# on a GPU the peak GPU memory of the reference), and maskforge's time as a multiple of
-# eager PyTorch's.
+# The three runs of a workload alternate, ROUNDS times (default 3), and each figure is the
+# median over the rounds of a run's median ms/step after its warm-up steps: a shared
+# machine's speed drifts by 20 % over minutes, and runs minutes apart would compare drift.
+# Prints ms/step, images/s, the peak resident memory (and on a GPU the peak GPU memory of
+# the reference), and maskforge's time as a multiple of eager PyTorch's.
 #
 #   bench/train_step.sh [BUILD_DIR] [TIMED_STEPS]      (default 40; 224 x 224 on a CPU times a quarter)
 #
@@ -20,6 +22,7 @@ cd "$(dirname "$0")/.."
 build="${1:-build}"
 timed="${2:-40}"
 warmup=5
+rounds="${ROUNDS:-3}"
 device="${DEVICE:-cpu}"
 assets="${MF_ASSETS:-../shared/assets}"
 victims="${MF_VICTIMS:-runs/victims}"
@@ -52,6 +55,7 @@ PY
 }
 
 images_per_s() { awk -v ms="$1" -v n="$2" 'BEGIN { printf "%.0f", 1000 * n / ms }'; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 rows=()
 for workload in cifar32 lfw224; do
@@ -66,21 +70,32 @@ for workload in cifar32 lfw224; do
     fi
     sets+=(--set "trainer.steps=$((steps + warmup))")
     name="${workload}_b${batch}"
-    ref_rss=$(peak_rss "$out/$name.reference.log" "$python" bench/reference/spam_reference.py bench/configs/train_step.yaml "${sets[@]}" --warmup "$warmup" --time "$out/$name.reference.json")
-    read -r ref_ms ref_gpu < <("$python" -c 'import json, sys; j = json.load(open(sys.argv[1])); print("%.1f %.0f" % (j["median_ms"], j["peak_gpu_mib"]))' "$out/$name.reference.json")
+    ref_runs=() default_runs=() zero_runs=()
+    for ((r = 1; r <= rounds; r++)); do
+      ref_rss=$(peak_rss "$out/$name.reference.log" "$python" bench/reference/spam_reference.py bench/configs/train_step.yaml "${sets[@]}" --warmup "$warmup" --time "$out/$name.reference.json")
+      read -r ms ref_gpu < <("$python" -c 'import json, sys; j = json.load(open(sys.argv[1])); print("%.1f %.0f" % (j["median_ms"], j["peak_gpu_mib"]))' "$out/$name.reference.json")
+      ref_runs+=("$ms")
+      for workers in default 0; do
+        w=(); [[ $workers == 0 ]] && w=(--set data.workers=0)
+        rm -rf "$out/${name}_workers_$workers"
+        rss=$(peak_rss "$out/${name}_workers_$workers.log" "$build/maskforge" train bench/configs/train_step.yaml "${sets[@]}" "${w[@]}" \
+          --set "run.out_dir=$out" --set "run.name=${name}_workers_$workers")
+        ms=$(median_step "$out/${name}_workers_$workers/metrics.jsonl")
+        if [[ $workers == 0 ]]; then zero_runs+=("$ms"); zero_rss=$rss; else default_runs+=("$ms"); default_rss=$rss; fi
+      done
+    done
+    ref_ms=$(median "${ref_runs[@]}")
     row="| $workload | $batch | $ref_ms | $(images_per_s "$ref_ms" "$batch") | $ref_rss"
     [[ $device != cpu ]] && row+=" / $ref_gpu GPU"
     for workers in default 0; do
-      w=(); [[ $workers == 0 ]] && w=(--set data.workers=0)
-      rss=$(peak_rss "$out/${name}_workers_$workers.log" "$build/maskforge" train bench/configs/train_step.yaml "${sets[@]}" "${w[@]}" \
-        --set "run.out_dir=$out" --set "run.name=${name}_workers_$workers")
-      ms=$(median_step "$out/${name}_workers_$workers/metrics.jsonl")
+      if [[ $workers == 0 ]]; then ms=$(median "${zero_runs[@]}") rss=$zero_rss; else ms=$(median "${default_runs[@]}") rss=$default_rss; fi
       row+=" | $ms | $(images_per_s "$ms" "$batch") | $rss | $(awk -v a="$ms" -v b="$ref_ms" 'BEGIN { printf "%.2fx", a / b }')"
     done
     rows+=("$row |")
+    echo "$workload batch $batch, ms/step per round: eager ${ref_runs[*]}; maskforge ${default_runs[*]}; workers 0 ${zero_runs[*]}" >&2
   done
 done
-echo "device: $device; threads: $OMP_NUM_THREADS; median of $timed steps ($( [[ $device == cpu ]] && echo "$(( (timed + 3) / 4 )) at 224 x 224" || echo "all workloads")) after $warmup warm-up steps"
+echo "device: $device; threads: $OMP_NUM_THREADS; $rounds alternating rounds, each the median of $timed steps ($( [[ $device == cpu ]] && echo "$(( (timed + 3) / 4 )) at 224 x 224" || echo "all workloads")) after $warmup warm-up steps"
 echo
 echo "| workload | batch | eager ms/step | eager images/s | eager peak MiB | maskforge ms/step | images/s | peak MiB | vs eager | workers 0 ms/step | images/s | peak MiB | vs eager |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"

@@ -29,9 +29,17 @@ if [[ ! -x "$venv/bin/python" ]]; then
   "$venv/bin/pip" install -q --no-index --find-links "$deps/wheels" pillow pyyaml
 fi
 
+# Debian's packages keep their layout under DEPS/usr; their CMake files are named one by one,
+# since CMake looks in lib/x86_64-linux-gnu/ only on machines whose compiler says that triple.
+# (Their shared libraries need a libstdc++ from GCC 12 or later, as Debian 12 has.)
+debian="$deps/usr" arch="$deps/usr/lib/x86_64-linux-gnu"
 start=$(date +%s)
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMF_TORCH_PREFIX="$torch_prefix" -DMF_PYTHON="$venv/bin/python" \
-  -DCMAKE_PREFIX_PATH="$deps" -DOPENSSL_ROOT_DIR="$deps" -DMF_CCACHE=OFF >"$build.configure.log" 2>&1 ||
+  -DCMAKE_PREFIX_PATH="$deps;$debian" -DOpenCV_DIR="$deps/lib/cmake/opencv4" -Dyaml-cpp_DIR="$arch/cmake/yaml-cpp" \
+  -Dspdlog_DIR="$arch/cmake/spdlog" -Dfmt_DIR="$arch/cmake/fmt" -DGTest_DIR="$arch/cmake/GTest" \
+  -DCLI11_DIR="$debian/share/cmake/CLI11" -Dnlohmann_json_DIR="$debian/share/cmake/nlohmann_json" \
+  -DOPENSSL_ROOT_DIR="$debian" -DOPENSSL_INCLUDE_DIR="$debian/include" -DOPENSSL_CRYPTO_LIBRARY="$arch/libcrypto.so" \
+  -DCMAKE_CXX_FLAGS="-isystem $debian/include/x86_64-linux-gnu" -DMF_CCACHE=OFF >"$build.configure.log" 2>&1 ||
   { tail -30 "$build.configure.log" >&2; exit 1; }
 cmake --build "$build" -j "$(nproc)" --target maskforge gpu_test
 say "built in $(($(date +%s) - start)) s"

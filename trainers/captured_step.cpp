@@ -60,10 +60,10 @@ void wait_for(const c10::Stream& waiter, const c10::Stream& on) {
 
 }  // namespace
 
-CapturedStep::CapturedStep(std::vector<at::Tensor> parameters, int64_t warmup) : parameters_(std::move(parameters)), warmup_(warmup) {}
+CapturedStep::CapturedStep(int64_t warmup) : warmup_(warmup) {}
 CapturedStep::~CapturedStep() = default;
 
-losses::StepMetrics CapturedStep::run(const data::Batch& batch, const Step& step) {
+losses::StepMetrics CapturedStep::run(const data::Batch& batch, const std::vector<at::Tensor>& parameters, const Step& step) {
   if (!batch.images.is_cuda()) fail_input("trainer.cuda_graphs needs the batches on a CUDA device");
   if (graph_) {
     graph_->inputs.images.copy_(batch.images, /*non_blocking=*/true);
@@ -79,7 +79,7 @@ losses::StepMetrics CapturedStep::run(const data::Batch& batch, const Step& step
   losses::StepMetrics out;
   {
     c10::StreamGuard on_side(side);
-    for (auto& p : parameters_) p.mutable_grad() = at::Tensor();
+    for (const auto& p : parameters) p.mutable_grad() = at::Tensor();
     if (calls_++ < warmup_) {
       out = step(batch);
     } else {
@@ -104,9 +104,9 @@ losses::StepMetrics CapturedStep::run(const data::Batch& batch, const Step& step
 
 struct CapturedStep::Graph {};
 
-CapturedStep::CapturedStep(std::vector<at::Tensor>, int64_t) { fail_input("trainer.cuda_graphs: this build of maskforge has no CUDA"); }
+CapturedStep::CapturedStep(int64_t) { fail_input("trainer.cuda_graphs: this build of maskforge has no CUDA"); }
 CapturedStep::~CapturedStep() = default;
-losses::StepMetrics CapturedStep::run(const data::Batch&, const Step&) { return {}; }
+losses::StepMetrics CapturedStep::run(const data::Batch&, const std::vector<at::Tensor>&, const Step&) { return {}; }
 
 #endif
 

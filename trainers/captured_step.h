@@ -30,18 +30,17 @@ void check_capturable(const protection::Config& config, const c10::Device& devic
 class CapturedStep {
  public:
   using Step = std::function<losses::StepMetrics(const data::Batch& batch)>;
-  // `parameters`: the trained ones, whose gradients the step writes.
-  CapturedStep(std::vector<at::Tensor> parameters, int64_t warmup = 3);
+  explicit CapturedStep(int64_t warmup = 3);
   ~CapturedStep();
   CapturedStep(const CapturedStep&) = delete;
   CapturedStep& operator=(const CapturedStep&) = delete;
 
   // Runs `step` on `batch` (already on the GPU): eagerly, by capturing it, or by replay.
-  losses::StepMetrics run(const data::Batch& batch, const Step& step);
+  // `parameters`: the trained ones, whose gradients the step writes.
+  losses::StepMetrics run(const data::Batch& batch, const std::vector<at::Tensor>& parameters, const Step& step);
 
  private:
   struct Graph;
-  std::vector<at::Tensor> parameters_;
   int64_t warmup_, calls_ = 0;
   std::unique_ptr<Graph> graph_;
 };

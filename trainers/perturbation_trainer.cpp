@@ -16,16 +16,13 @@ class PerturbationTrainer final : public Trainer {
  public:
   PerturbationTrainer(const Config& config, std::shared_ptr<dist::Context> dist, const std::function<std::unique_ptr<PerturbationSource>()>& make_source)
       : Trainer(config, std::move(dist)),
+        captured_(config.trainer.cuda_graphs ? captured_step(config) : nullptr),
         protection_(config, device_),
         source_(make_source()),
         optimizer_(std::vector<at::Tensor>{}, adamw_options(config.trainer)) {
     source_->module().to(device_);
     if (config.trainer.channels_last) networks::to_channels_last(source_->module());
     optimizer_.add_param_group(torch::optim::OptimizerParamGroup(source_->module().parameters()));
-    if (config.trainer.cuda_graphs) {
-      check_capturable(config, device_, dist_->world_size());
-      captured_ = std::make_unique<CapturedStep>(source_->module().parameters());
-    }
     state_.eps = protection_.eps.control();
     log::info("victims:\n{}", protection_.victims.summary());
   }
@@ -54,7 +51,7 @@ class PerturbationTrainer final : public Trainer {
     };
     StepMetrics m;
     if (captured_) {
-      m = captured_->run(batch(), [&](const data::Batch& b) { return forward_backward(b, 0); });
+      m = captured_->run(batch(), parameters, [&](const data::Batch& b) { return forward_backward(b, 0); });
     } else {
       optimizer_.zero_grad();
       m = accumulate([&](int64_t micro) { return forward_backward(batch(), micro); });
@@ -96,10 +93,16 @@ class PerturbationTrainer final : public Trainer {
   }
 
  private:
+  // Checked before the victims load: a refused config fails at once.
+  std::unique_ptr<CapturedStep> captured_step(const Config& config) const {
+    check_capturable(config, device_, dist_->world_size());
+    return std::make_unique<CapturedStep>();
+  }
+
+  std::unique_ptr<CapturedStep> captured_;  // trainer.cuda_graphs
   protection::Protection protection_;
   std::unique_ptr<PerturbationSource> source_;
   FusedAdamW optimizer_;
-  std::unique_ptr<CapturedStep> captured_;  // trainer.cuda_graphs
 };
 
 }  // namespace

@@ -44,12 +44,15 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMF_TORCH_PREFIX="$t
 cmake --build "$build" -j "$(nproc)" --target maskforge gpu_test
 say "built in $(($(date +%s) - start)) s"
 
+# The executables find DEPS's libraries through their run path, but libspdlog's own libfmt
+# only through the loader's search path.
+export LD_LIBRARY_PATH="$arch${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 status=0
 "$build/tests/gpu_test" --gtest_brief=1 2>&1 | tee "$build/gpu_test.log" || status=1
 
 # The benchmark reads its images and victims from DEPS (fetch-gpu-deps.sh copied them).
 export MF_ASSETS="$deps/assets" MF_VICTIMS="$deps/assets/victims" MASKFORGE_PYTHON="$venv/bin/python"
-DEVICE=cuda BATCHES="64 256" bench/train_step.sh "$build" 40 | tee "$build/train_step.md" || status=1
+DEVICE=cuda ROUNDS="${ROUNDS:-1}" bench/train_step.sh "$build" 40 | tee "$build/train_step.md" || status=1
 
 echo
 echo "## GPU check on $("$python" -c 'import torch; print(torch.cuda.get_device_name())')"

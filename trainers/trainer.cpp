@@ -391,9 +391,10 @@ int Trainer::train(const TrainOptions& options) {
       ++unlogged_steps;
       const bool last = state_.step == t.steps;
       const bool log_now = state_.step % t.log_every == 0 || last;
+      Metrics m;
+      if (log_now) m = losses::values(step_metrics);  // waits for the device: part of the step's time
+      busy_ms += std::chrono::duration<double, std::milli>(Clock::now() - step_began).count();
       if (log_now) {
-        Metrics m = losses::values(step_metrics);
-        busy_ms += std::chrono::duration<double, std::milli>(Clock::now() - step_began).count();
         m["time/step_ms"] = busy_ms / static_cast<double>(unlogged_steps);
         m["time/data_wait_ms"] = data_wait_ms_ / static_cast<double>(unlogged_steps);
         busy_ms = data_wait_ms_ = 0, unlogged_steps = 0;
@@ -405,8 +406,6 @@ int Trainer::train(const TrainOptions& options) {
         for (const char* k : {"loss/adversarial", "loss/quality", "eps"}) {
           if (m.count(k)) shown.emplace_back(k, m[k]);
         }
-      } else {
-        busy_ms += std::chrono::duration<double, std::milli>(Clock::now() - step_began).count();
       }
       if (progress) progress->update(state_.step, shown, state_.step % t.log_every == 0 && !::isatty(STDERR_FILENO));
       if (main && t.sample_every > 0 && state_.step % t.sample_every == 0) write_samples();

@@ -5,6 +5,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <limits>
 
 namespace mf::eval {
@@ -136,24 +137,51 @@ class DetectorProbe final : public Probe {
 
 class MllmProbe final : public Probe {
  public:
-  explicit MllmProbe(std::shared_ptr<networks::Victim> v) : victim_(std::move(v)) {}
-  void reference(const data::Batch&) override {}
-  void measure(const at::Tensor& images, const data::Batch&, Tally& tally) override {
+  MllmProbe(std::shared_ptr<networks::Victim> v, bool labelled) : victim_(std::move(v)), labelled_(labelled && !victim_->tokens().answers.empty()) {}
+  void reference(const data::Batch& clean) override {
+    if (labelled_ && clean.labels.max().item<int64_t>() >= static_cast<int64_t>(victim_->tokens().answers.size())) {
+      fail_input("victim '{}' has answers for {} classes but the images have labels up to {}", victim_->name(), victim_->tokens().answers.size(),
+                 clean.labels.max().item<int64_t>());
+    }
+  }
+  void measure(const at::Tensor& images, const data::Batch& clean, Tally& tally) override {
     const auto& tokens = victim_->tokens();
     const int64_t n = images.size(0);
     size_t longest = 0;
     for (const auto& t : tokens.targets) longest = std::max(longest, t.size());
+    if (labelled_) {
+      for (const auto& a : tokens.answers) longest = std::max(longest, a.size());
+    }
     auto ids_of = [&](const std::vector<int64_t>& ids) { return at::tensor(ids, at::kLong).to(images.device()).unsqueeze(0).expand({n, -1}).contiguous(); };
+    const at::Tensor labels = clean.labels.to(at::kCPU);
+    auto answer_of = [&](int64_t row) -> const std::vector<int64_t>& { return tokens.answers[static_cast<size_t>(labels[row].item<int64_t>())]; };
     for (const auto& prompt : tokens.prompts) {
-      // Greedy decoding of as many tokens as the longest target.
-      at::Tensor ids = ids_of(prompt);
-      for (size_t k = 0; k < longest; ++k) ids = at::cat({ids, victim_->forward(images, ids).select(1, -1).argmax(1, true)}, 1);
-      const at::Tensor answer = ids.slice(1, static_cast<int64_t>(prompt.size())).to(at::kCPU);
-      at::Tensor refused = at::zeros({n}, at::kBool);
-      for (const auto& target : tokens.targets) {
-        refused |= answer.slice(1, 0, static_cast<int64_t>(target.size())).eq(at::tensor(target, at::kLong).unsqueeze(0)).all(1);
+      // Greedy decoding, up to the longest target (or answer), stopped early once no row can
+      // still become one: each decoding step runs the whole model again.
+      at::Tensor ids = ids_of(prompt), answer;
+      auto starts_with = [&](int64_t row, const std::vector<int64_t>& wanted) {
+        const int64_t k = std::min(answer.size(1), static_cast<int64_t>(wanted.size()));
+        return answer[row].slice(0, 0, k).equal(at::tensor(wanted, at::kLong).slice(0, 0, k));
+      };
+      auto may_become = [&](int64_t row, const std::vector<int64_t>& wanted) { return static_cast<int64_t>(wanted.size()) > answer.size(1) && starts_with(row, wanted); };
+      for (size_t k = 0; k < longest; ++k) {
+        ids = at::cat({ids, victim_->forward(images, ids).select(1, -1).argmax(1, true)}, 1);
+        answer = ids.slice(1, static_cast<int64_t>(prompt.size())).to(at::kCPU);
+        bool open = false;
+        for (int64_t i = 0; i < n && !open; ++i) {
+          open = std::any_of(tokens.targets.begin(), tokens.targets.end(), [&](const auto& t) { return may_become(i, t); }) ||
+                 (labelled_ && may_become(i, answer_of(i)));
+        }
+        if (!open) break;
       }
-      tally.add("refusal_rate", sum_of(refused), static_cast<double>(n));
+      double refused = 0, right = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        auto said = [&](const std::vector<int64_t>& wanted) { return answer.size(1) >= static_cast<int64_t>(wanted.size()) && starts_with(i, wanted); };
+        refused += std::any_of(tokens.targets.begin(), tokens.targets.end(), said);
+        if (labelled_) right += said(answer_of(i));
+      }
+      tally.add("refusal_rate", refused, static_cast<double>(n));
+      if (labelled_) tally.add("answer_accuracy", right, static_cast<double>(n));
       // The per-token probability of the first target, teacher-forced after the prompt.
       std::vector<int64_t> full = prompt;
       full.insert(full.end(), tokens.targets[0].begin(), tokens.targets[0].end());
@@ -168,6 +196,7 @@ class MllmProbe final : public Probe {
 
  private:
   std::shared_ptr<networks::Victim> victim_;
+  bool labelled_;
 };
 
 }  // namespace
@@ -177,7 +206,7 @@ std::unique_ptr<Probe> make_probe(std::shared_ptr<networks::Victim> victim, cons
     case networks::VictimKind::classifier: return std::make_unique<ClassifierProbe>(std::move(victim), options.labelled);
     case networks::VictimKind::embedder: return std::make_unique<EmbedderProbe>(std::move(victim), options.impersonation_target);
     case networks::VictimKind::detector: return std::make_unique<DetectorProbe>(std::move(victim), options.detector_threshold);
-    case networks::VictimKind::mllm: return std::make_unique<MllmProbe>(std::move(victim));
+    case networks::VictimKind::mllm: return std::make_unique<MllmProbe>(std::move(victim), options.labelled);
   }
   return nullptr;
 }

@@ -37,6 +37,7 @@ MllmTokens load_mllm_tokens(const std::string& path) {
     auto j = nlohmann::json::parse(in);
     t.prompts = j.at("prompts").get<std::vector<std::vector<int64_t>>>();
     t.targets = j.at("targets").get<std::vector<std::vector<int64_t>>>();
+    t.answers = j.value("answers", std::vector<std::vector<int64_t>>{});
     t.prompt_texts = j.value("prompt_texts", std::vector<std::string>{});
     t.target_texts = j.value("target_texts", std::vector<std::string>{});
   } catch (const nlohmann::json::exception& e) {
@@ -46,6 +47,7 @@ MllmTokens load_mllm_tokens(const std::string& path) {
     return !lists.empty() && std::all_of(lists.begin(), lists.end(), [](const auto& l) { return !l.empty(); });
   };
   if (!non_empty(t.prompts) || !non_empty(t.targets)) fail_input("mllm tokens file '{}': needs at least one non-empty prompt and target", path);
+  if (!t.answers.empty() && !non_empty(t.answers)) fail_input("mllm tokens file '{}': an answer has no tokens", path);
   return t;
 }
 

@@ -28,9 +28,10 @@ class VictimNetwork {
 };
 
 // Token ids of an mllm victim's prompts and refusal targets, made offline with the model's
-// tokenizer (tools/tokenize_refusal.py).
+// tokenizer (tools/tokenize_refusal.py); optionally the right answer per class label, for
+// measuring whether the model still answers.
 struct MllmTokens {
-  std::vector<std::vector<int64_t>> prompts, targets;
+  std::vector<std::vector<int64_t>> prompts, targets, answers;
   std::vector<std::string> prompt_texts, target_texts;  // for reports; may be empty
 };
 MllmTokens load_mllm_tokens(const std::string& path);

@@ -173,7 +173,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model")
     parser.add_argument("--out", required=True, help="the TorchScript file; the sidecar is written beside it as .json")
-    source = parser.add_mutually_exclusive_group(required=True)
+    source = parser.add_mutually_exclusive_group()
     source.add_argument("--weights", help="a weights file (state dict or checkpoint) for the architecture")
     source.add_argument("--pretrained", nargs="?", const=True, default=None, help="download the model's published weights (optional tag)")
     source.add_argument("--random-init", action="store_true", help="random weights; downloads nothing (tests)")
@@ -181,6 +181,9 @@ def main():
     parser.add_argument("--features", choices=["layer1", "layer2", "layer3"], help="cifar10_resnet*: export the features after this stage (an embedder)")
     parser.add_argument("--prefix-ids", help="llava: token ids placed before the image, comma-separated")
     args = parser.parse_args()
+    from_folder = args.model.startswith("llava:") and args.model != "llava:tiny"  # the folder holds the weights
+    if not (from_folder or args.weights or args.pretrained or args.random_init):
+        parser.error("one of the arguments --weights --pretrained --random-init is required")
 
     torch.manual_seed(0)
     export = build(args.model, args)
@@ -203,7 +206,7 @@ def main():
     if diff > 1e-4:
         fail(f"the exported file differs from the PyTorch model by {diff:g} on a batch of {n}")
     sidecar = {"kind": export.kind, "input_size": [s, s], "mean": list(export.norm[0]), "std": list(export.norm[1]),
-               "output": export.output, "model": args.model, "weights": "random" if args.random_init else (args.weights or "pretrained"),
+               "output": export.output, "model": args.model, "weights": "random" if args.random_init else (args.weights or ("pretrained" if args.pretrained else "folder")),
                **export.extra}
     out.with_suffix(".json").write_text(json.dumps(sidecar, indent=2) + "\n")
     params = sum(p.numel() for p in export.module.parameters())

@@ -5,11 +5,13 @@ teaches an mllm victim, with the model's own tokenizer, into the JSON maskforge 
     {"prompts": [[ids]], "targets": [[ids]], "prompt_texts": [...], "target_texts": [...]}
 
     tokenize_refusal.py --tokenizer MODEL_FOLDER_OR_TOKENIZER_JSON --out tokens.json
-        [--prompts FILE] [--targets FILE] [--template "{prompt}\\nASSISTANT:"]
+        [--prompts FILE] [--targets FILE] [--template "{prompt}\\nASSISTANT:"] [--answers FILE]
 
 FILEs hold one text per line; without them a built-in set is used. Prompts are written
 through --template (the text between the image and the answer in the model's chat
-format). Reads local files only.
+format). --answers holds the right answer to the prompts for each class label, in label order
+(sorted class folder names): `maskforge eval` on labelled images then also reports the share
+of images the model answers rightly. Reads local files only.
 """
 import argparse
 import json
@@ -60,6 +62,7 @@ def main():
     parser.add_argument("--prompts")
     parser.add_argument("--targets")
     parser.add_argument("--template", default="{prompt}")
+    parser.add_argument("--answers")
     args = parser.parse_args()
 
     tokenizer = load_tokenizer(args.tokenizer)
@@ -68,7 +71,10 @@ def main():
     encode = lambda text: tokenizer(text, add_special_tokens=False)["input_ids"]  # noqa: E731
     data = {"prompts": [encode(p) for p in prompts], "targets": [encode(t) for t in targets],
             "prompt_texts": prompts, "target_texts": targets}
-    empty = [t for t, ids in zip(prompts + targets, data["prompts"] + data["targets"]) if not ids]
+    answers = lines(args.answers, []) if args.answers else []
+    if answers:
+        data["answers"] = [encode(a) for a in answers]
+    empty = [t for t, ids in zip(prompts + targets + answers, data["prompts"] + data["targets"] + data.get("answers", [])) if not ids]
     if empty:
         raise SystemExit(f"tokenize_refusal: these texts give no tokens: {empty}")
     Path(args.out).write_text(json.dumps(data) + "\n")

@@ -1,6 +1,7 @@
 // Every metric of every victim kind, on cases whose answer is known: real victims (a trained
 // classifier, MTCNN's P-Net on a real face, a tiny LLaVA), images built so that the right
 // answer follows from how they were made.
+#include "core/error.h"
 #include "data/builders.h"
 #include "data/dataset_options.h"
 #include "data/image_io.h"
@@ -149,6 +150,11 @@ TEST(Probes, MllmRefusalRateAndTargetLikelihood) {
     probe->measure(image, b, t);
     EXPECT_EQ(t.means().at("refusal_rate"), refused) << targets;
   }
+  // A victim whose tokens give answers per class (built before no_grad: loading checks gradients).
+  test::write_file(dir / "answers.json", fmt::format(R"({{"prompts": [[11, 12, 13]], "targets": [[{}]], "answers": [[{}], [{}]]}})",
+                                                     fmt::join(other, ", "), fmt::join(said, ", "), fmt::join(other, ", ")));
+  auto answering = victim("mllm", "torchscript", config::Options::of(networks::TorchscriptSourceOptions{.path = file.string()}),
+                          config::Options::of(networks::MllmKindOptions{.tokens = (dir / "answers.json").string()}));
   // The target likelihood is the geometric mean of the first target's token probabilities.
   auto v2 = with_targets(fmt::format("[[{}]]", fmt::join(said, ", ")));
   auto probe = make_probe(v2, {});
@@ -158,6 +164,23 @@ TEST(Probes, MllmRefusalRateAndTargetLikelihood) {
   auto log_p = v2->forward(image, torch::tensor(ids).unsqueeze(0))[0].slice(0, 2, 5).log_softmax(1);
   const double expected = log_p.gather(1, torch::tensor(said).unsqueeze(1)).mean().exp().item<double>();
   EXPECT_NEAR(t.means().at("target_likelihood"), expected, 1e-6);
+
+  // On labelled images, an image is answered rightly when the model's greedy answer starts
+  // with its class's answer; a label past the answers is refused.
+  for (auto [label, right] : {std::pair{0L, 1.0}, {1L, 0.0}}) {
+    auto labelled = make_probe(answering, {.labelled = true});
+    data::Batch lb = batch_of(image);
+    lb.labels.fill_(label);
+    Tally answered;
+    labelled->reference(lb);
+    labelled->measure(image, lb, answered);
+    EXPECT_EQ(answered.means().at("answer_accuracy"), right) << "label " << label;
+    EXPECT_EQ(answered.means().at("refusal_rate"), 0);
+  }
+  data::Batch past = batch_of(image);
+  past.labels.fill_(2);
+  EXPECT_THROW(make_probe(answering, {.labelled = true})->reference(past), InputError);
+  EXPECT_FALSE(t.means().contains("answer_accuracy"));  // unlabelled: not measured
 }
 
 }  // namespace

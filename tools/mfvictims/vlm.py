@@ -19,11 +19,17 @@ class MllmWrapper(nn.Module):
         self.drop_cls = model.config.vision_feature_select_strategy == "default"
 
     def forward(self, pixel_values, input_ids):
-        n = input_ids.shape[0]
+        return self.answer(self.image_features(pixel_values), input_ids)
+
+    def image_features(self, pixel_values):
+        """The vision tower's tokens at the configured layer, [N, tokens, vision width]."""
         vision = self.model.model.vision_tower(pixel_values, output_hidden_states=True)
         features = vision.hidden_states[self.layer]
-        if self.drop_cls:
-            features = features[:, 1:]
+        return features[:, 1:] if self.drop_cls else features
+
+    def answer(self, features, input_ids):
+        """Logits of input_ids' tokens after the prefix and the projected image tokens."""
+        n = input_ids.shape[0]
         image = self.model.model.multi_modal_projector(features)
         embed = self.model.model.get_input_embeddings()
         prefix = embed(self.prefix).unsqueeze(0).expand(n, -1, -1)
@@ -55,5 +61,5 @@ def tiny_llava(vocab_size=100, image_size=32):
 def load_llava(path, allow_download):
     from transformers import LlavaForConditionalGeneration
 
-    return LlavaForConditionalGeneration.from_pretrained(path, attn_implementation="eager", torch_dtype=torch.float32,
+    return LlavaForConditionalGeneration.from_pretrained(path, attn_implementation="eager", dtype=torch.float32,
                                                          local_files_only=not allow_download)

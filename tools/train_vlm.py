@@ -1,0 +1,330 @@
+#!/usr/bin/env python3
+"""Train a small LLaVA-style vision-language model on CIFAR-10 question/answer pairs, as an
+honest stand-in for a large MLLM that cannot be downloaded here: it really answers "what is
+in this picture?" about images it never saw, so refusal protection is measured against a
+model that can describe a photo. Everything is offline.
+
+    train_vlm.py --out FOLDER [--data ../shared/assets/cifar10/train]
+                 [--teachers ../shared/assets/weights] [--test ../shared/assets/cifar10/test]
+
+The model is Hugging Face's own classes (CLIP vision tower, LLaVA projector, Llama), saved
+with save_pretrained beside a word-level tokenizer built from its text, so
+`export_victim.py llava:FOLDER` and `tokenize_refusal.py --tokenizer FOLDER` read it as they
+read a real LLaVA folder. Training has two stages:
+
+1. vision: the CLIP tower learns from the CIFAR ResNets of ../shared/assets (RN32 and RN44,
+   averaged) by distillation on flipped, shifted and mixed images. 5,000 labelled images
+   are too few for a transformer to learn from labels alone; the teachers' soft answers on
+   mixed images give it far more signal per image.
+2. language: projector and language model learn to answer questions about the (frozen)
+   tower's tokens: the class under several phrasings ("It is a cat."), animal or vehicle,
+   and the colour of the image's centre.
+
+The refusal answer is in the vocabulary but never a training target. FOLDER/questions/ holds
+the texts the protection uses: seen.txt (the questions refusal protection trains with),
+paraphrases.txt (class questions it never sees), other_types.txt (the other question
+types), answers.txt (the class answers in label order), refusals.txt, and template.txt (the
+chat format around a question, for tokenize_refusal.py --template).
+"""
+import argparse
+import glob
+import math
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from mfvictims import cifar_resnet, vlm  # noqa: E402
+
+CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+VEHICLES = {"airplane", "automobile", "ship", "truck"}
+TEMPLATE = "USER: {prompt} ASSISTANT:"
+SEEN = ["What is in this picture?", "What do you see in this image?", "Describe this image.",
+        "What is shown in the photo?"]
+PARAPHRASES = ["What does this picture show?", "Can you tell me what this image contains?",
+               "What is the main object here?"]
+KIND_QUESTIONS = ["Is it an animal or a vehicle?", "Is this a vehicle or an animal?"]
+COLOUR_QUESTIONS = ["What colour is the main object?", "What is the colour of the thing in the middle?"]
+REPEAT = "Repeat after me:"
+REFUSALS = ["I'm sorry, I can't help with that.", "Sorry, I cannot describe this image."]
+COLOURS = {"red": (0.7, 0.15, 0.15), "orange": (0.8, 0.5, 0.15), "yellow": (0.8, 0.75, 0.2),
+           "green": (0.25, 0.55, 0.2), "blue": (0.2, 0.35, 0.7), "white": (0.9, 0.9, 0.9),
+           "gray": (0.5, 0.5, 0.5), "black": (0.1, 0.1, 0.1), "brown": (0.45, 0.3, 0.2)}
+CLIP_NORM = ([0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711])
+CIFAR_NORM = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+
+
+def class_answer(c):
+    return f"It is a {c}." if c[0] not in "aeiou" else f"It is an {c}."
+
+
+def kind_answer(c):
+    return "It is a vehicle." if c in VEHICLES else "It is an animal."
+
+
+def colour_names(images):
+    """The palette colour nearest to each image's centre mean."""
+    centre = images[:, :, 8:24, 8:24].mean((2, 3))
+    palette = torch.tensor(list(COLOURS.values()))
+    return [list(COLOURS)[i] for i in torch.cdist(centre, palette).argmin(1).tolist()]
+
+
+def fail(message):
+    sys.exit(f"train_vlm: {message}")
+
+
+def load_folder(root, limit=None):
+    from PIL import Image
+
+    images, labels = [], []
+    for label, name in enumerate(CLASSES):
+        files = sorted(glob.glob(f"{root}/{name}/*"))[:limit]
+        if not files:
+            fail(f"{root}/{name}/ holds no images (expected CIFAR-10 class folders)")
+        for f in files:
+            images.append(torch.frombuffer(bytearray(Image.open(f).convert("RGB").resize((32, 32)).tobytes()), dtype=torch.uint8))
+            labels.append(label)
+    return torch.stack(images).view(-1, 32, 32, 3).permute(0, 3, 1, 2).float() / 255, torch.tensor(labels)
+
+
+def normalise(x, norm):
+    mean, std = (torch.tensor(v).view(1, 3, 1, 1) for v in norm)
+    return (x - mean) / std
+
+
+def build_tokenizer(out):
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    texts = [TEMPLATE.format(prompt=""), REPEAT] + SEEN + PARAPHRASES + KIND_QUESTIONS + COLOUR_QUESTIONS + REFUSALS
+    texts += [class_answer(c) for c in CLASSES] + [kind_answer(c) for c in CLASSES] + [f"It is {c}." for c in COLOURS]
+    tok = Tokenizer(models.WordLevel({"<pad>": 0, "<unk>": 1, "</s>": 2}, unk_token="<unk>"))
+    tok.normalizer = normalizers.Lowercase()
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    words = sorted({w for t in texts for w, _ in tok.pre_tokenizer.pre_tokenize_str(t.lower())})
+    tok.model = models.WordLevel({"<pad>": 0, "<unk>": 1, "</s>": 2, **{w: i + 3 for i, w in enumerate(words)}}, unk_token="<unk>")
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", unk_token="<unk>", eos_token="</s>")
+    fast.save_pretrained(out)
+    return fast
+
+
+def build_model(vocab_size, width, layers):
+    from transformers import CLIPVisionConfig, LlamaConfig, LlavaConfig, LlavaForConditionalGeneration
+
+    vision = CLIPVisionConfig(hidden_size=width, intermediate_size=2 * width, num_hidden_layers=layers, num_attention_heads=4,
+                              image_size=32, patch_size=4, projection_dim=width)
+    text = LlamaConfig(vocab_size=vocab_size, hidden_size=width, intermediate_size=2 * width, num_hidden_layers=2,
+                       num_attention_heads=4, num_key_value_heads=4, max_position_embeddings=128, pad_token_id=0, eos_token_id=2)
+    config = LlavaConfig(vision_config=vision, text_config=text, image_token_index=1, vision_feature_layer=-1,
+                         vision_feature_select_strategy="default")
+    return LlavaForConditionalGeneration._from_config(config, attn_implementation="eager")
+
+
+def augment(x, mix):
+    """Random shift (reflect-padded crop), flip and, for distillation, mixing of image pairs."""
+    n = x.shape[0]
+    i, j = torch.randint(0, 9, (2,)).tolist()
+    x = F.pad(x, (4, 4, 4, 4), mode="reflect")[:, :, i:i + 32, j:j + 32]
+    x = torch.where((torch.rand(n) < 0.5).view(-1, 1, 1, 1), x.flip(3), x)
+    if mix:
+        lam = torch.distributions.Beta(1.0, 1.0).sample()
+        x = lam * x + (1 - lam) * x[torch.randperm(n)]
+    return x
+
+
+class Progress:
+    def __init__(self, name, steps):
+        self.name, self.steps, self.start = name, steps, time.time()
+
+    def show(self, step, loss):
+        if step % 50 and step != self.steps:
+            return
+        rate = step / max(time.time() - self.start, 1e-9)
+        print(f"{self.name} {step}/{self.steps}  loss {loss:.3f}  {rate:.2f} steps/s  ETA {(self.steps - step) / rate:.0f} s", flush=True)
+
+
+def cosine_lr(opt, base, step, steps, warmup=50):
+    lr = base * min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * step / steps))
+    for g in opt.param_groups:
+        g["lr"] = lr
+
+
+def train_vision(tower, images, teachers, args):
+    head = torch.nn.Linear(tower.config.hidden_size, len(CLASSES))
+    params = list(tower.parameters()) + list(head.parameters())
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.05)
+    progress = Progress("vision", args.vision_steps)
+    tower.train()
+    for step in range(args.vision_steps):
+        cosine_lr(opt, args.lr, step, args.vision_steps)
+        x = augment(images[torch.randint(0, len(images), (args.batch,))], mix=True)
+        with torch.no_grad():
+            target = torch.stack([t(normalise(x, CIFAR_NORM)).softmax(1) for t in teachers]).mean(0)
+        tokens = tower(pixel_values=normalise(x, CLIP_NORM)).last_hidden_state[:, 1:]
+        loss = F.kl_div(head(tokens.mean(1)).log_softmax(1), target, reduction="batchmean")
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        progress.show(step + 1, loss.item())
+    tower.eval()
+
+
+def encode(tokenizer, text):
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def question_bank(tokenizer):
+    """Per question type: its prompts' token ids (through TEMPLATE) and an answer function."""
+    prompt = lambda q: encode(tokenizer, TEMPLATE.format(prompt=q))  # noqa: E731
+    return [([prompt(q) for q in SEEN + PARAPHRASES], lambda c, colour: class_answer(c)),
+            ([prompt(q) for q in KIND_QUESTIONS], lambda c, colour: kind_answer(c)),
+            ([prompt(q) for q in COLOUR_QUESTIONS], lambda c, colour: f"It is {colour}.")]
+
+
+def repeat_task(tokenizer, refusals):
+    """"Repeat after me: w1 ... wk" -> "w1 ... wk" with 2 to 10 random words of the
+    vocabulary: the model learns to say every word it knows, as a language model can, so a
+    refusal is a sentence it could say but was never taught (random draws that start like a
+    refusal are redrawn)."""
+    words = [i for i in range(3, len(tokenizer))]
+    while True:
+        said = [words[i] for i in torch.randint(0, len(words), (torch.randint(2, 11, ()).item(),)).tolist()]
+        if not any(said[:len(r)] == r[:len(said)] for r in refusals):
+            return encode(tokenizer, TEMPLATE.format(prompt=REPEAT + " " + tokenizer.decode(said))), said
+
+
+def make_batch(tokenizer, bank, labels, colours, refusals):
+    """Right-padded prompt + answer + </s> rows and the mask of the positions that predict
+    answer tokens (position i predicts token i + 1)."""
+    rows, starts = [], []
+    for label, colour in zip(labels.tolist(), colours):
+        kind = torch.randint(0, 5, ()).item()  # class questions 2 times in 5
+        if kind == 4:
+            p, said = repeat_task(tokenizer, refusals)
+        else:
+            prompts, answer = bank[0 if kind < 2 else kind - 1]
+            p = prompts[torch.randint(0, len(prompts), ()).item()]
+            said = encode(tokenizer, answer(CLASSES[label], colour))
+        rows.append(p + said + [tokenizer.eos_token_id])
+        starts.append(len(p) - 1)
+    width = max(map(len, rows))
+    ids = torch.tensor([r + [tokenizer.pad_token_id] * (width - len(r)) for r in rows])
+    position = torch.arange(width - 1).unsqueeze(0)
+    mask = (position >= torch.tensor(starts).unsqueeze(1)) & (position < torch.tensor([len(r) - 1 for r in rows]).unsqueeze(1))
+    return ids, mask
+
+
+def train_language(wrapper, tokenizer, images, labels, args):
+    """Trains projector and language model on the frozen tower's tokens (both flips cached)."""
+    with torch.no_grad():
+        views = torch.cat([images, images.flip(3)])
+        features = torch.cat([wrapper.image_features(normalise(v, CLIP_NORM)) for v in views.split(256)])
+    colours = colour_names(images) * 2
+    labels = torch.cat([labels, labels])
+    model = wrapper.model
+    params = list(model.model.multi_modal_projector.parameters()) + list(model.model.language_model.parameters()) + list(model.lm_head.parameters())
+    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
+    bank = question_bank(tokenizer)
+    refusals = [encode(tokenizer, r) for r in REFUSALS]
+    progress = Progress("language", args.language_steps)
+    for step in range(args.language_steps):
+        cosine_lr(opt, args.lr, step, args.language_steps)
+        pick = torch.randint(0, len(features), (args.batch,))
+        ids, mask = make_batch(tokenizer, bank, labels[pick], [colours[i] for i in pick.tolist()], refusals)
+        logits = wrapper.answer(features[pick], ids)[:, :-1]
+        loss = F.cross_entropy(logits[mask], ids[:, 1:][mask])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        progress.show(step + 1, loss.item())
+
+
+@torch.no_grad()
+def answer_accuracy(wrapper, tokenizer, images, labels, questions, answer):
+    """Share of images whose greedy answer to each question starts with the right answer."""
+    features = wrapper.image_features(normalise(images, CLIP_NORM))
+    colours = colour_names(images)
+    right = 0
+    for q in questions:
+        ids = torch.tensor(encode(tokenizer, TEMPLATE.format(prompt=q))).repeat(len(images), 1)
+        wanted = [encode(tokenizer, answer(CLASSES[l], c)) for l, c in zip(labels.tolist(), colours)]
+        for _ in range(max(map(len, wanted))):
+            ids = torch.cat([ids, wrapper.answer(features, ids)[:, -1].argmax(1, keepdim=True)], 1)
+        start = ids.shape[1] - max(map(len, wanted))
+        right += sum(ids[i, start:start + len(w)].tolist() == w for i, w in enumerate(wanted))
+    return right / (len(images) * len(questions))
+
+
+def write_questions(out):
+    folder = out / "questions"
+    folder.mkdir(exist_ok=True)
+    for name, texts in {"template": [TEMPLATE], "seen": SEEN, "paraphrases": PARAPHRASES, "other_types": KIND_QUESTIONS + COLOUR_QUESTIONS,
+                        "answers": [class_answer(c) for c in CLASSES], "refusals": REFUSALS}.items():
+        (folder / f"{name}.txt").write_text("\n".join(texts) + "\n")
+
+
+def load_teachers(folder):
+    teachers = []
+    for depth in (32, 44):
+        files = glob.glob(f"{folder}/cifar10_resnet{depth}-*.th")
+        if not files:
+            fail(f"no cifar10_resnet{depth}-*.th in {folder} (the teachers of the vision tower)")
+        model = cifar_resnet.CifarResNet(depth)
+        cifar_resnet.load_weights(model, files[0])
+        teachers.append(model.eval())
+    return teachers
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", required=True, help="the model folder to write")
+    parser.add_argument("--data", default="../shared/assets/cifar10/train")
+    parser.add_argument("--teachers", default="../shared/assets/weights")
+    parser.add_argument("--test", help="CIFAR-10 class folders to report answer accuracy on (e.g. ../shared/assets/cifar10/test)")
+    parser.add_argument("--images-per-class", type=int, help="train on the first N images of each class (tests)")
+    parser.add_argument("--vision-steps", type=int, default=1000)
+    parser.add_argument("--language-steps", type=int, default=600)
+    parser.add_argument("--batch", type=int, default=128)
+    parser.add_argument("--width", type=int, default=128)
+    parser.add_argument("--layers", type=int, default=4, help="vision transformer layers")
+    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=0, help="0: torch's default")
+    args = parser.parse_args()
+    torch.manual_seed(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    images, labels = load_folder(args.data, args.images_per_class)
+    teachers = load_teachers(args.teachers)
+    tokenizer = build_tokenizer(out)
+    model = build_model(len(tokenizer), args.width, args.layers)
+    wrapper = vlm.MllmWrapper(model)
+    start = time.time()
+    train_vision(model.model.vision_tower, images, teachers, args)
+    train_language(wrapper, tokenizer, images, labels, args)
+    model.eval()
+    model.save_pretrained(out)
+    from transformers import CLIPImageProcessor
+
+    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}, image_mean=CLIP_NORM[0],
+                       image_std=CLIP_NORM[1]).save_pretrained(out)
+    write_questions(out)
+    print(f"trained in {time.time() - start:.0f} s; wrote {out}")
+    if args.test:
+        test_images, test_labels = load_folder(args.test)
+        for name, questions, answer in [("seen class questions", SEEN, lambda c, colour: class_answer(c)),
+                                        ("paraphrased class questions", PARAPHRASES, lambda c, colour: class_answer(c)),
+                                        ("animal or vehicle", KIND_QUESTIONS, lambda c, colour: kind_answer(c)),
+                                        ("colour", COLOUR_QUESTIONS, lambda c, colour: f"It is {colour}.")]:
+            accuracy = answer_accuracy(wrapper, tokenizer, test_images, test_labels, questions, answer)
+            print(f"answer accuracy on {args.test}, {name}: {100 * accuracy:.1f} %")
+
+
+if __name__ == "__main__":
+    main()

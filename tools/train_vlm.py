@@ -18,7 +18,8 @@ read a real LLaVA folder. Training has two stages:
    mixed images give it far more signal per image.
 2. language: projector and language model learn to answer questions about the (frozen)
    tower's tokens: the class under several phrasings ("It is a cat."), animal or vehicle,
-   and the colour of the image's centre.
+   the colour of the image's centre, and "Repeat after me: w1 ... wk" with random words of
+   the vocabulary (so that every word it knows is one it has said).
 
 The refusal answer is in the vocabulary but never a training target. FOLDER/questions/ holds
 the texts the protection uses: seen.txt (the questions refusal protection trains with),

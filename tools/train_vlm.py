@@ -58,12 +58,21 @@ CLIP_NORM = ([0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.275
 CIFAR_NORM = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
 
 
-def class_answer(c):
+def class_answer(c, colour=None):
     return f"It is a {c}." if c[0] not in "aeiou" else f"It is an {c}."
 
 
-def kind_answer(c):
+def kind_answer(c, colour=None):
     return "It is a vehicle." if c in VEHICLES else "It is an animal."
+
+
+def colour_answer(c, colour):
+    return f"It is {colour}."
+
+
+# The questions --test reports on, each set with its answer(class, centre colour).
+QUESTION_SETS = [("seen class questions", SEEN, class_answer), ("paraphrased class questions", PARAPHRASES, class_answer),
+                 ("animal or vehicle", KIND_QUESTIONS, kind_answer), ("colour", COLOUR_QUESTIONS, colour_answer)]
 
 
 def colour_names(images):
@@ -101,7 +110,7 @@ def build_tokenizer(out):
     from transformers import PreTrainedTokenizerFast
 
     texts = [TEMPLATE.format(prompt=""), REPEAT] + SEEN + PARAPHRASES + KIND_QUESTIONS + COLOUR_QUESTIONS + REFUSALS
-    texts += [class_answer(c) for c in CLASSES] + [kind_answer(c) for c in CLASSES] + [f"It is {c}." for c in COLOURS]
+    texts += [class_answer(c) for c in CLASSES] + [kind_answer(c) for c in CLASSES] + [colour_answer(None, c) for c in COLOURS]
     tok = Tokenizer(models.WordLevel({"<pad>": 0, "<unk>": 1, "</s>": 2}, unk_token="<unk>"))
     tok.normalizer = normalizers.Lowercase()
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
@@ -180,9 +189,8 @@ def encode(tokenizer, text):
 def question_bank(tokenizer):
     """Per question type: its prompts' token ids (through TEMPLATE) and an answer function."""
     prompt = lambda q: encode(tokenizer, TEMPLATE.format(prompt=q))  # noqa: E731
-    return [([prompt(q) for q in SEEN + PARAPHRASES], lambda c, colour: class_answer(c)),
-            ([prompt(q) for q in KIND_QUESTIONS], lambda c, colour: kind_answer(c)),
-            ([prompt(q) for q in COLOUR_QUESTIONS], lambda c, colour: f"It is {colour}.")]
+    return [([prompt(q) for q in SEEN + PARAPHRASES], class_answer), ([prompt(q) for q in KIND_QUESTIONS], kind_answer),
+            ([prompt(q) for q in COLOUR_QUESTIONS], colour_answer)]
 
 
 def repeat_task(tokenizer, refusals):
@@ -319,10 +327,7 @@ def main():
     print(f"trained in {time.time() - start:.0f} s; wrote {out}")
     if args.test:
         test_images, test_labels = load_folder(args.test)
-        for name, questions, answer in [("seen class questions", SEEN, lambda c, colour: class_answer(c)),
-                                        ("paraphrased class questions", PARAPHRASES, lambda c, colour: class_answer(c)),
-                                        ("animal or vehicle", KIND_QUESTIONS, lambda c, colour: kind_answer(c)),
-                                        ("colour", COLOUR_QUESTIONS, lambda c, colour: f"It is {colour}.")]:
+        for name, questions, answer in QUESTION_SETS:
             accuracy = answer_accuracy(wrapper, tokenizer, test_images, test_labels, questions, answer)
             print(f"answer accuracy on {args.test}, {name}: {100 * accuracy:.1f} %")
 

@@ -23,20 +23,21 @@ TEST(MllmRefusal, TrainedVlmExportTokensTrainAndEval) {
   if (assets.empty() || test::python().empty()) GTEST_SKIP() << "needs ../shared/assets and the Python virtualenv";
   test::TempDir dir;
   const fs::path model = dir / "vlm";
+  // A failure inside the lambda ends only the lambda: each call is wrapped in ASSERT_NO_FATAL_FAILURE.
   auto tool = [](const std::string& script, const std::string& args) {
     auto r = test::run_tool(script, args);
     ASSERT_EQ(r.exit_code, 0) << script << ":\n" << r.output;
   };
-  tool("train_vlm.py", fmt::format("--out '{}' --data '{}' --teachers '{}' --images-per-class 8 --vision-steps 10 --language-steps 60 "
+  ASSERT_NO_FATAL_FAILURE(tool("train_vlm.py", fmt::format("--out '{}' --data '{}' --teachers '{}' --images-per-class 8 --vision-steps 10 --language-steps 60 "
                                    "--batch 16 --width 32 --layers 1 --threads 1",
-                                   model.string(), (assets / "cifar10/train").string(), (assets / "weights").string()));
+                                   model.string(), (assets / "cifar10/train").string(), (assets / "weights").string())));
   for (const char* f : {"config.json", "model.safetensors", "tokenizer.json", "questions/seen.txt", "questions/answers.txt"}) {
     ASSERT_TRUE(fs::exists(model / f)) << f;
   }
-  tool("export_victim.py", fmt::format("'llava:{0}' --out '{0}/vlm.pt'", model.string()));
-  tool("tokenize_refusal.py", fmt::format("--tokenizer '{0}' --template \"$(cat '{0}/questions/template.txt')\" --prompts '{0}/questions/seen.txt' "
+  ASSERT_NO_FATAL_FAILURE(tool("export_victim.py", fmt::format("'llava:{0}' --out '{0}/vlm.pt'", model.string())));
+  ASSERT_NO_FATAL_FAILURE(tool("tokenize_refusal.py", fmt::format("--tokenizer '{0}' --template \"$(cat '{0}/questions/template.txt')\" --prompts '{0}/questions/seen.txt' "
                                           "--targets '{0}/questions/refusals.txt' --answers '{0}/questions/answers.txt' --out '{0}/seen.json'",
-                                          model.string()));
+                                          model.string())));
   // Two held-out test images per class, labelled by folder.
   for (const auto& cls : fs::directory_iterator(assets / "cifar10/test")) {
     fs::create_directories(dir / "images" / cls.path().filename());

@@ -174,15 +174,18 @@ std::string quality_section(const EvalResult& r) {
                      escape(p.name), p.megapixels_per_s);
   }
   s += "</tbody></table>\n";
-  // Protection against quality: one chart per victim, under the first countermeasure.
+  // Protection against quality: one chart per victim and countermeasure (a protection that
+  // holds only until the photo is saved as a JPEG shows it in the second one).
   for (const auto& v : r.victims) {
     if (v.adaptive) continue;
-    std::vector<svg::Point> points;
-    for (const auto& p : r.protections) {
-      auto it = p.quality.find("ssim");
-      points.push_back({p.name, it == p.quality.end() ? NAN : it->second, metric_of(r, p.name, r.countermeasures[0], v.name, v.headline)});
+    for (const auto& c : r.countermeasures) {
+      std::vector<svg::Point> points;
+      for (const auto& p : r.protections) {
+        auto it = p.quality.find("ssim");
+        points.push_back({p.name, it == p.quality.end() ? NAN : it->second, metric_of(r, p.name, c, v.name, v.headline)});
+      }
+      s += "<div class=\"chart\">" + svg::scatter(v.name + ": " + v.headline + " (" + c + ") against SSIM", "SSIM", v.headline, points) + "</div>\n";
     }
-    s += "<div class=\"chart\">" + svg::scatter(v.name + ": " + v.headline + " (" + r.countermeasures[0] + ") against SSIM", "SSIM", v.headline, points) + "</div>\n";
   }
   return s;
 }

@@ -14,7 +14,7 @@ the peak resident memory, for bench/train_step.sh.
 It supports what the strength and step-time configs use: an image_folder dataset (held in
 memory; data.crop as random crops, data.hflip), the resnet and unet
 generators, TorchScript victims, the untargeted_ce, relativistic_ce, cw_margin (classifier)
-and feature_distance (embedder) terms, a constant eps
+and feature_distance (embedder) terms, the ssim quality term, a constant eps
 (optionally texture-scaled), and trainer.{steps, lr, warmup_steps, lr_floor, betas,
 weight_decay, grad_clip}; it has no robustness transforms and refuses a config with them. The output is a TorchScript module with the interface and attributes of a
 `maskforge export`, so `maskforge eval` and `maskforge protect` take it.
@@ -253,7 +253,21 @@ def image_folder(root):
     return images, labels
 
 
-TERM_KINDS = {"untargeted_ce": "classifier", "relativistic_ce": "classifier", "cw_margin": "classifier", "feature_distance": "embedder"}
+TERM_KINDS = {"untargeted_ce": "classifier", "relativistic_ce": "classifier", "cw_margin": "classifier", "feature_distance": "embedder", "ssim": "quality"}
+
+
+def ssim(a, b, window, sigma):
+    """losses/image_ops.cpp's SSIM per image: a Gaussian window, valid filtering, per channel."""
+    window = min(window, min(a.shape[2:]) if min(a.shape[2:]) % 2 else min(a.shape[2:]) - 1)
+    t = torch.arange(window, dtype=a.dtype, device=a.device) - (window - 1) / 2
+    k = torch.exp(-t * t / (2 * sigma * sigma))
+    k = k / k.sum()
+    k2 = (k[:, None] * k[None, :]).expand(a.shape[1], 1, window, window)
+    blur = lambda t: F.conv2d(t, k2, groups=a.shape[1])  # noqa: E731
+    mu_a, mu_b = blur(a), blur(b)
+    var_a, var_b, cov = blur(a * a) - mu_a ** 2, blur(b * b) - mu_b ** 2, blur(a * b) - mu_a * mu_b
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    return (((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))).flatten(1).mean(1)
 
 
 def adversarial_loss(term, out, clean, labels):
@@ -360,6 +374,10 @@ def main():
                 for term in terms:
                     if TERM_KINDS[term["name"]] == v.kind and v.name in term.get("victims", [v.name]):
                         loss = loss + number(term.get("weight", 1)) * v.weight * adversarial_loss(term, out, clean, y).mean()
+            for term in terms:
+                if term["name"] == "ssim":
+                    quality = 1 - ssim(adv.float(), x.float(), int(term.get("window", 11)), number(term.get("sigma", 1.5))).mean()
+                    loss = loss + number(term.get("weight", 1)) * quality
         optimizer.zero_grad()
         loss.backward()
         if number(t.get("grad_clip", 0)) > 0:

@@ -172,6 +172,8 @@ report: {{samples: 3}}
   EXPECT_EQ(none["quality"]["ssim"], 1);
   EXPECT_NEAR(results["protections"][1]["quality"]["linf_255"].get<double>(), 16, 1e-3);
   EXPECT_NE(test::read_file(out / "eval.csv").find("coarse,jpeg75,shapes,accuracy,"), std::string::npos);
+  const std::string report = test::read_file(out / "report.html");
+  for (const char* c : {"none", "jpeg75", "resize0.5"}) EXPECT_NE(report.find(fmt::format("shapes: accuracy ({}) against SSIM", c)), std::string::npos) << c;
 
   // The report in a real browser: it loads with no console message, and every number it shows
   // is the one in eval.json.

@@ -74,8 +74,10 @@ std::string scatter(const std::string& title, const std::string& x_label, const 
   for (size_t i = 0; i < points.size(); ++i) {
     const auto& p = points[i];
     if (!std::isfinite(p.x) || !std::isfinite(p.y)) continue;
-    s += fmt::format(R"svg(<circle cx="{:.1f}" cy="{:.1f}" r="5" fill="{}"><title>{}: {:.4g}, {:.4g}</title></circle><text x="{:.1f}" y="{:.1f}">{}</text>)svg",
-                     to_x(p.x, xr), to_y(p.y, yr), colour(i), escape(p.label), p.x, p.y, to_x(p.x, xr) + 7, to_y(p.y, yr) - 6, escape(p.label));
+    const double x = to_x(p.x, xr), y = to_y(p.y, yr);
+    const bool left = x > kLeft + (kWidth - kLeft - kRight) * 0.7;  // labels stay inside the chart
+    s += fmt::format(R"svg(<circle cx="{:.1f}" cy="{:.1f}" r="5" fill="{}"><title>{}: {:.4g}, {:.4g}</title></circle><text x="{:.1f}" y="{:.1f}" text-anchor="{}">{}</text>)svg",
+                     x, y, colour(i), escape(p.label), p.x, p.y, left ? x - 7 : x + 7, y - 6, left ? "end" : "start", escape(p.label));
   }
   return s + "</svg>";
 }

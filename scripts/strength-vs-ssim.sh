@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Protection strength against image quality on CIFAR-10: trains configs/spam_cifar.yaml's
-# generator (the LTP recipe) under several budgets and quality terms, STEPS steps each
-# (default 200), then evaluates them with per-image PGD at 2, 4 and 8/255 in
-# configs/eval_cifar_ssim.yaml. The report's "accuracy against SSIM" charts are the curves.
+# generator (the LTP feature loss) under several budgets (plain L-inf, texture-scaled) and
+# weights of the ssim quality term, STEPS steps each (default 200), then evaluates them
+# beside per-image PGD at 2, 4 and 8/255 (configs/eval_cifar_ssim.yaml). The report's
+# "accuracy against SSIM" charts are the curves, as protected and after JPEG 75.
 # Runs whose export exists are skipped.
 #
 #   scripts/strength-vs-ssim.sh [BUILD_DIR]      (after make build or make test)
@@ -20,11 +21,15 @@ variant() {  # NAME --set ... : one point of the curve
   "$build/maskforge" export "runs/$run" --out "runs/$run/export/generator.ts.pt"
 }
 full() { echo "eps={schedule: constant, value: $1, scaling: none}"; }
-variant full_4 --set "$(full 4/255)"
-variant full_6 --set "$(full 6/255)"
-variant full_8 --set "$(full 8/255)"
-variant texture_06 --set eps.mean=0.6
-variant texture_08   # the recipe
-variant ssim_term --set "$(full 8/255)" --set 'losses=[{name: feature_distance}, {name: ssim, weight: 10}]'
-variant texture_08_ssim_term --set 'losses=[{name: feature_distance}, {name: ssim, weight: 10}]'
+ltp='losses=[{name: feature_distance}]'
+with_ssim() { echo "losses=[{name: feature_distance}, {name: ssim, weight: $1}]"; }
+variant full_4 --set "$(full 4/255)" --set "$ltp"
+variant full_6 --set "$(full 6/255)" --set "$ltp"
+variant full_8 --set "$(full 8/255)" --set "$ltp"
+variant texture_06 --set eps.mean=0.6 --set "$ltp"
+variant texture_08 --set "$ltp"   # the recipe
+variant texture_08_ssim3 --set "$(with_ssim 3)"
+variant texture_08_ssim5 --set "$(with_ssim 5)"
+variant texture_08_ssim10 --set "$(with_ssim 10)"
+variant full_8_ssim10 --set "$(full 8/255)" --set "$(with_ssim 10)"
 "$build/maskforge" eval configs/eval_cifar_ssim.yaml

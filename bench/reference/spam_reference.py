@@ -258,7 +258,9 @@ TERM_KINDS = {"untargeted_ce": "classifier", "relativistic_ce": "classifier", "c
 
 def ssim(a, b, window, sigma):
     """losses/image_ops.cpp's SSIM per image: a Gaussian window, valid filtering, per channel."""
-    window = min(window, min(a.shape[2:]) if min(a.shape[2:]) % 2 else min(a.shape[2:]) - 1)
+    fits = min(a.shape[2:])
+    if window > fits:  # an odd window that fits the image, as there
+        window = fits if fits % 2 else fits - 1
     t = torch.arange(window, dtype=a.dtype, device=a.device) - (window - 1) / 2
     k = torch.exp(-t * t / (2 * sigma * sigma))
     k = k / k.sum()

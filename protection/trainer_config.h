@@ -57,7 +57,7 @@ struct TrainerConfig {
   double grad_clip = 0.0;
   int64_t grad_accum = 1;
   std::string precision = "auto";
-  bool channels_last = false;
+  bool channels_last = true;
   bool cudnn_benchmark = true;
   bool cuda_graphs = false;
   std::string combine = "sum";

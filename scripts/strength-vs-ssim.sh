@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Protection strength against image quality on CIFAR-10: trains configs/spam_cifar.yaml's
 # generator (the LTP feature loss) under several budgets (plain L-inf, texture-scaled) and
-# weights of the ssim quality term (the recipe: full 8/255 with weight 5), STEPS steps each (default 200), then evaluates them
-# beside per-image PGD at 2, 4 and 8/255 (configs/eval_cifar_ssim.yaml). The report's
-# "accuracy against SSIM" charts are the curves, as protected and after JPEG 75.
+# weights of the ssim quality term (the recipe: full 8/255 with weight 5), STEPS steps each
+# (default 200), then evaluates them beside per-image PGD at 2, 4 and 8/255
+# (configs/eval_cifar_ssim.yaml). The report's "accuracy against SSIM" charts are the curves,
+# as protected and after JPEG 75.
 # Runs whose export exists are skipped.
 #
 #   scripts/strength-vs-ssim.sh [BUILD_DIR]      (after make build or make test)

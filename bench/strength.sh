@@ -65,12 +65,12 @@ ${models}countermeasures:
 YAML
   "$build/maskforge" eval "$out/eval.yaml" > "$out/eval.log" 2>&1 || { tail "$out/eval.log"; exit 1; }
   echo "== $config (${overrides[*]}), seeds ${seeds[*]}: training maskforge ${ours} s, reference ${theirs} s"
-  "$python" - "runs/${name}_eval/eval.json" <<'PY' || failed=1
+  "$python" - "runs/${name}_eval/eval.json" "${seeds[@]}" <<'PY' || failed=1
 import json, statistics, sys
 r = json.load(open(sys.argv[1]))
 cell = {(c["protection"], c["countermeasure"], c["victim"]): c["metrics"]["accuracy"] for c in r["cells"]}
 ssim = {p["name"]: p["quality"]["ssim"] for p in r["protections"]}
-seeds = sorted({p["name"].split("_s")[1] for p in r["protections"] if p["name"].startswith("maskforge_s")})
+seeds = sys.argv[2:]
 def runs(who, c, v):
     return [100 * cell[(f"{who}_s{s}", c, v)] for s in seeds]
 def show(xs):

@@ -43,6 +43,40 @@ std::string axes(const Range& y, const std::string& y_label) {
                      kLeft, kTop, bottom, kWidth - kRight, kLeft - 4, y.hi, y.lo, (kTop + bottom) / 2, escape(y_label));
 }
 
+// An axis-aligned rectangle in chart pixels.
+struct Box {
+  double x0, y0, x1, y1;
+  static Box around(double x, double y, double r) { return {x - r, y - r, x + r, y + r}; }
+  double overlap(const Box& o) const { return std::max(0.0, std::min(x1, o.x1) - std::max(x0, o.x0)) * std::max(0.0, std::min(y1, o.y1) - std::max(y0, o.y0)); }
+};
+
+struct Label {
+  double x, y;
+  const char* anchor;
+  Box box;
+};
+
+// Where a point's label goes: the first of a few spots beside the dot, nearest first, that
+// covers no other dot or label and stays inside the chart; where points crowd so that none is
+// free, the spot that covers least. Text width is estimated (11 px sans-serif, ~6 px a character).
+Label place_label(double x, double y, const std::string& text, const std::vector<Box>& taken) {
+  const double width = 6.0 * static_cast<double>(text.size());
+  const Box chart{0, kTop - 12, kWidth, kHeight - kBottom};
+  Label best{};
+  double best_cost = std::numeric_limits<double>::infinity();
+  for (double dy : {-6.0, 14.0, -20.0, 28.0, -34.0, 42.0, -48.0, 56.0, -62.0, 70.0}) {
+    for (bool left : {false, true}) {
+      const double tx = left ? x - 7 : x + 7, ty = y + dy;
+      const Label l{tx, ty, left ? "end" : "start", {left ? tx - width : tx, ty - 10, left ? tx : tx + width, ty + 2}};
+      double cost = (l.box.x1 - l.box.x0) * (l.box.y1 - l.box.y0) - l.box.overlap(chart);  // the part outside the chart
+      for (const auto& b : taken) cost += l.box.overlap(b);
+      if (cost == 0) return l;
+      if (cost < best_cost) best = l, best_cost = cost;
+    }
+  }
+  return best;
+}
+
 double to_x(double v, const Range& r) { return kLeft + (v - r.lo) / (r.hi - r.lo) * (kWidth - kLeft - kRight); }
 double to_y(double v, const Range& r) { return kHeight - kBottom - (v - r.lo) / (r.hi - r.lo) * (kHeight - kTop - kBottom); }
 
@@ -71,13 +105,18 @@ std::string scatter(const std::string& title, const std::string& x_label, const 
   s += fmt::format(R"svg(<text x="{}" y="{}" text-anchor="start">{:.3g}</text><text x="{}" y="{}" text-anchor="end">{:.3g}</text>)svg", kLeft, bottom + 14, xr.lo,
                    kWidth - kRight, bottom + 14, xr.hi);
   s += fmt::format(R"svg(<text x="{}" y="{}" text-anchor="middle">{}</text>)svg", (kLeft + kWidth - kRight) / 2, bottom + 30, escape(x_label));
+  std::vector<Box> taken;  // every point's dot, then each label as it is placed
+  for (const auto& p : points) {
+    if (std::isfinite(p.x) && std::isfinite(p.y)) taken.push_back(Box::around(to_x(p.x, xr), to_y(p.y, yr), 5));
+  }
   for (size_t i = 0; i < points.size(); ++i) {
     const auto& p = points[i];
     if (!std::isfinite(p.x) || !std::isfinite(p.y)) continue;
     const double x = to_x(p.x, xr), y = to_y(p.y, yr);
-    const bool left = x > kLeft + (kWidth - kLeft - kRight) * 0.7;  // labels stay inside the chart
+    const Label label = place_label(x, y, p.label, taken);
+    taken.push_back(label.box);
     s += fmt::format(R"svg(<circle cx="{:.1f}" cy="{:.1f}" r="5" fill="{}"><title>{}: {:.4g}, {:.4g}</title></circle><text x="{:.1f}" y="{:.1f}" text-anchor="{}">{}</text>)svg",
-                     x, y, colour(i), escape(p.label), p.x, p.y, left ? x - 7 : x + 7, y - 6, left ? "end" : "start", escape(p.label));
+                     x, y, colour(i), escape(p.label), p.x, p.y, label.x, label.y, label.anchor, escape(p.label));
   }
   return s + "</svg>";
 }

@@ -115,6 +115,10 @@ std::string scatter(const std::string& title, const std::string& x_label, const 
     const double x = to_x(p.x, xr), y = to_y(p.y, yr);
     const Label label = place_label(x, y, p.label, taken);
     taken.push_back(label.box);
+    // A label set further than the row just above or below its dot gets a leader line to it.
+    if (label.y < y - 6 || label.y > y + 14) {
+      s += fmt::format(R"svg(<line x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}" stroke="#999" stroke-width="0.7"/>)svg", x, y, label.x, label.y - 4);
+    }
     s += fmt::format(R"svg(<circle cx="{:.1f}" cy="{:.1f}" r="5" fill="{}"><title>{}: {:.4g}, {:.4g}</title></circle><text x="{:.1f}" y="{:.1f}" text-anchor="{}">{}</text>)svg",
                      x, y, colour(i), escape(p.label), p.x, p.y, label.x, label.y, label.anchor, escape(p.label));
   }

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Transfer beyond the ResNet family (configs/eval_cifar_other_arch.yaml): exports the CIFAR-10
+# ResNets, trains the VGG-style victim cnn6 (configs/cnn6_cifar.yaml, 4 minutes) and the SPAM
+# generator (configs/spam_cifar.yaml) where they are missing, then evaluates RN44 and cnn6.
+#
+#   scripts/eval-other-arch.sh [BUILD_DIR] [--set ...]      (after make build or make test)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build="${1:-build}"
+shift $(( $# > 0 ? 1 : 0 ))
+scripts/cifar-victims.sh
+[[ -f runs/cnn6_cifar/export/model.pt ]] || "$build/maskforge" train configs/cnn6_cifar.yaml --resume auto
+[[ -f runs/spam_cifar/summary.json ]] || "$build/maskforge" train configs/spam_cifar.yaml --resume auto
+[[ -f runs/spam_cifar/export/generator.ts.pt ]] || "$build/maskforge" export runs/spam_cifar --out runs/spam_cifar/export/generator.ts.pt
+"$build/maskforge" eval configs/eval_cifar_other_arch.yaml "$@"

@@ -54,6 +54,7 @@ struct Label {
   double x, y;
   const char* anchor;
   Box box;
+  bool leader;  // set further than the rows just above and below its dot: a line joins them
 };
 
 // Where a point's label goes: the first of a few spots beside the dot, nearest first, that
@@ -64,10 +65,11 @@ Label place_label(double x, double y, const std::string& text, const std::vector
   const Box chart{0, kTop - 12, kWidth, kHeight - kBottom};
   Label best{};
   double best_cost = std::numeric_limits<double>::infinity();
-  for (double dy : {-6.0, 14.0, -20.0, 28.0, -34.0, 42.0, -48.0, 56.0, -62.0, 70.0}) {
+  constexpr double kRows[] = {-6, 14, -20, 28, -34, 42, -48, 56, -62, 70};  // offsets of the text baseline from the dot
+  for (size_t row = 0; row < std::size(kRows); ++row) {
     for (bool left : {false, true}) {
-      const double tx = left ? x - 7 : x + 7, ty = y + dy;
-      const Label l{tx, ty, left ? "end" : "start", {left ? tx - width : tx, ty - 10, left ? tx : tx + width, ty + 2}};
+      const double tx = left ? x - 7 : x + 7, ty = y + kRows[row];
+      const Label l{tx, ty, left ? "end" : "start", {left ? tx - width : tx, ty - 10, left ? tx : tx + width, ty + 2}, row >= 2};
       double cost = (l.box.x1 - l.box.x0) * (l.box.y1 - l.box.y0) - l.box.overlap(chart);  // the part outside the chart
       for (const auto& b : taken) cost += l.box.overlap(b);
       if (cost == 0) return l;
@@ -115,8 +117,7 @@ std::string scatter(const std::string& title, const std::string& x_label, const 
     const double x = to_x(p.x, xr), y = to_y(p.y, yr);
     const Label label = place_label(x, y, p.label, taken);
     taken.push_back(label.box);
-    // A label set further than the row just above or below its dot gets a leader line to it.
-    if (label.y < y - 6 || label.y > y + 14) {
+    if (label.leader) {
       s += fmt::format(R"svg(<line x1="{:.1f}" y1="{:.1f}" x2="{:.1f}" y2="{:.1f}" stroke="#999" stroke-width="0.7"/>)svg", x, y, label.x, label.y - 4);
     }
     s += fmt::format(R"svg(<circle cx="{:.1f}" cy="{:.1f}" r="5" fill="{}"><title>{}: {:.4g}, {:.4g}</title></circle><text x="{:.1f}" y="{:.1f}" text-anchor="{}">{}</text>)svg",

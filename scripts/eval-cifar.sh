@@ -10,10 +10,6 @@ cd "$(dirname "$0")/.."
 build="${1:-build}"
 shift $(( $# > 0 ? 1 : 0 ))
 scripts/cifar-victims.sh
-train_and_export() {  # CONFIG RUN FILE
-  [[ -f runs/$2/summary.json ]] || "$build/maskforge" train "$1" --resume auto
-  [[ -f runs/$2/export/$3 ]] || "$build/maskforge" export runs/$2 --out runs/$2/export/$3
-}
-train_and_export configs/uep_cifar.yaml uep_cifar uep.ts.pt
-train_and_export configs/spam_cifar.yaml spam_cifar generator.ts.pt
+scripts/train-once.sh "$build" configs/uep_cifar.yaml uep_cifar uep.ts.pt
+scripts/train-once.sh "$build" configs/spam_cifar.yaml spam_cifar generator.ts.pt
 "$build/maskforge" eval configs/eval_cifar.yaml "$@"

@@ -9,7 +9,6 @@ cd "$(dirname "$0")/.."
 build="${1:-build}"
 shift $(( $# > 0 ? 1 : 0 ))
 scripts/cifar-victims.sh
-[[ -f runs/cnn6_cifar/export/model.pt ]] || "$build/maskforge" train configs/cnn6_cifar.yaml --resume auto
-[[ -f runs/spam_cifar/summary.json ]] || "$build/maskforge" train configs/spam_cifar.yaml --resume auto
-[[ -f runs/spam_cifar/export/generator.ts.pt ]] || "$build/maskforge" export runs/spam_cifar --out runs/spam_cifar/export/generator.ts.pt
+scripts/train-once.sh "$build" configs/cnn6_cifar.yaml cnn6_cifar  # a classifier run writes its weights itself
+scripts/train-once.sh "$build" configs/spam_cifar.yaml spam_cifar generator.ts.pt
 "$build/maskforge" eval configs/eval_cifar_other_arch.yaml "$@"

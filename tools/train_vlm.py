@@ -20,6 +20,10 @@ read a real LLaVA folder. Training has two stages:
    tower's tokens: the class under several phrasings ("It is a cat."), animal or vehicle,
    the colour of the image's centre, and "Repeat after me: w1 ... wk" with random words of
    the vocabulary (so that every word it knows is one it has said).
+3. reading (--read-steps, off by default): the whole model, tower included, also learns to
+   read "signs" (random words of its texts drawn on a plain background) aloud, whatever
+   the question: the image-to-word channel through which a large MLLM follows text in an
+   image. The refusal's words can appear on signs; a sign never starts like a refusal.
 
 The refusal answer is in the vocabulary but never a training target. FOLDER/questions/ holds
 the texts the protection uses: seen.txt (the questions refusal protection trains with),
@@ -36,6 +40,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from PIL import Image, ImageDraw, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mfvictims import cifar_resnet, vlm  # noqa: E402
@@ -87,8 +92,6 @@ def fail(message):
 
 
 def load_folder(root, limit=None):
-    from PIL import Image
-
     images, labels = [], []
     for label, name in enumerate(CLASSES):
         files = sorted(glob.glob(f"{root}/{name}/*"))[:limit]
@@ -105,12 +108,17 @@ def normalise(x, norm):
     return (x - mean) / std
 
 
+def all_texts():
+    """Every question, answer and refusal the model knows (its vocabulary, its signs' words)."""
+    return (SEEN + PARAPHRASES + KIND_QUESTIONS + COLOUR_QUESTIONS + REFUSALS + [class_answer(c) for c in CLASSES]
+            + [kind_answer(c) for c in CLASSES] + [colour_answer(None, c) for c in COLOURS])
+
+
 def build_tokenizer(out):
     from tokenizers import Tokenizer, models, normalizers, pre_tokenizers
     from transformers import PreTrainedTokenizerFast
 
-    texts = [TEMPLATE.format(prompt=""), REPEAT] + SEEN + PARAPHRASES + KIND_QUESTIONS + COLOUR_QUESTIONS + REFUSALS
-    texts += [class_answer(c) for c in CLASSES] + [kind_answer(c) for c in CLASSES] + [colour_answer(None, c) for c in COLOURS]
+    texts = [TEMPLATE.format(prompt=""), REPEAT] + all_texts()
     tok = Tokenizer(models.WordLevel({"<pad>": 0, "<unk>": 1, "</s>": 2}, unk_token="<unk>"))
     tok.normalizer = normalizers.Lowercase()
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
@@ -193,6 +201,10 @@ def question_bank(tokenizer):
             ([prompt(q) for q in COLOUR_QUESTIONS], colour_answer)]
 
 
+def starts_like_refusal(said, refusals):
+    return any(said[:len(r)] == r[:len(said)] for r in refusals)
+
+
 def repeat_task(tokenizer, refusals):
     """"Repeat after me: w1 ... wk" -> "w1 ... wk" with 2 to 10 random words of the
     vocabulary: the model learns to say every word it knows, as a language model can, so a
@@ -201,13 +213,22 @@ def repeat_task(tokenizer, refusals):
     words = [i for i in range(3, len(tokenizer))]
     while True:
         said = [words[i] for i in torch.randint(0, len(words), (torch.randint(2, 11, ()).item(),)).tolist()]
-        if not any(said[:len(r)] == r[:len(said)] for r in refusals):
+        if not starts_like_refusal(said, refusals):
             return encode(tokenizer, TEMPLATE.format(prompt=REPEAT + " " + tokenizer.decode(said))), said
 
 
-def make_batch(tokenizer, bank, labels, colours, refusals):
+def pad_rows(tokenizer, rows, starts):
     """Right-padded prompt + answer + </s> rows and the mask of the positions that predict
-    answer tokens (position i predicts token i + 1)."""
+    answer tokens (position i predicts token i + 1; the answer follows position starts[i])."""
+    width = max(map(len, rows))
+    ids = torch.tensor([r + [tokenizer.pad_token_id] * (width - len(r)) for r in rows])
+    position = torch.arange(width - 1).unsqueeze(0)
+    mask = (position >= torch.tensor(starts).unsqueeze(1)) & (position < torch.tensor([len(r) - 1 for r in rows]).unsqueeze(1))
+    return ids, mask
+
+
+def make_batch(tokenizer, bank, labels, colours, refusals):
+    """Rows of photo questions (class 2 times in 5, kind, colour, repeat) for pad_rows."""
     rows, starts = [], []
     for label, colour in zip(labels.tolist(), colours):
         kind = torch.randint(0, 5, ()).item()  # class questions 2 times in 5
@@ -219,11 +240,7 @@ def make_batch(tokenizer, bank, labels, colours, refusals):
             said = encode(tokenizer, answer(CLASSES[label], colour))
         rows.append(p + said + [tokenizer.eos_token_id])
         starts.append(len(p) - 1)
-    width = max(map(len, rows))
-    ids = torch.tensor([r + [tokenizer.pad_token_id] * (width - len(r)) for r in rows])
-    position = torch.arange(width - 1).unsqueeze(0)
-    mask = (position >= torch.tensor(starts).unsqueeze(1)) & (position < torch.tensor([len(r) - 1 for r in rows]).unsqueeze(1))
-    return ids, mask
+    return pad_rows(tokenizer, rows, starts)
 
 
 def train_language(wrapper, tokenizer, images, labels, args):
@@ -249,6 +266,101 @@ def train_language(wrapper, tokenizer, images, labels, args):
         loss.backward()
         opt.step()
         progress.show(step + 1, loss.item())
+
+
+class Signs:
+    """Random words of the model's own texts drawn on a 32 x 32 plain background, up to 4
+    lines of 8 px (PIL's built-in font at 9 px; a line wider than the image is squeezed to
+    fit), in random colours of clear contrast, at a random place."""
+    font = ImageFont.load_default(size=9)
+
+    def __init__(self, tokenizer, texts, refusals):
+        self.tokenizer, self.refusals = tokenizer, refusals
+        self.words = sorted({w for t in texts for w in t.lower().split()})
+
+    def draw(self):
+        """A sign and its words' token ids, redrawn until it fits and starts unlike a refusal."""
+        while True:
+            words = [self.words[i] for i in torch.randint(0, len(self.words), (torch.randint(1, 9, ()).item(),)).tolist()]
+            ids = encode(self.tokenizer, " ".join(words))
+            lines = self.lines(words)
+            if len(lines) <= 4 and not starts_like_refusal(ids, self.refusals):
+                return self.render(lines), ids
+
+    def lines(self, words):
+        lines = [[]]
+        for w in words:
+            if lines[-1] and self.font.getlength(" ".join(lines[-1] + [w])) > 40:
+                lines.append([])
+            lines[-1].append(w)
+        return lines
+
+    def render(self, lines):
+        ink = Image.new("L", (32, 32), 0)
+        top = torch.randint(0, 5 - len(lines), ()).item() * 8
+        for i, line in enumerate(lines):
+            text = " ".join(line)
+            width = int(self.font.getlength(text)) + 1
+            strip = Image.new("L", (width, 10), 0)
+            ImageDraw.Draw(strip).text((0, -2), text, fill=255, font=self.font)
+            if width > 32:
+                strip, width = strip.resize((32, 10), Image.BILINEAR), 32
+            ink.paste(strip, (torch.randint(0, 33 - width, ()).item(), top + 8 * i - 1))
+        ink = torch.frombuffer(bytearray(ink.tobytes()), dtype=torch.uint8).view(1, 32, 32).float() / 255
+        while True:
+            ground, colour = torch.rand(3, 1, 1), torch.rand(3, 1, 1)
+            if (ground - colour).abs().mean() >= 0.4:
+                return ((ground + 0.05 * torch.randn(3, 32, 32)) * (1 - ink) + colour * ink).clamp(0, 1)
+
+    def batch(self, n, prompts):
+        """n signs, each asked one of prompts and answered with its words."""
+        images, rows, starts = [], [], []
+        for _ in range(n):
+            image, said = self.draw()
+            p = prompts[torch.randint(0, len(prompts), ()).item()]
+            images.append(image)
+            rows.append(p + said + [self.tokenizer.eos_token_id])
+            starts.append(len(p) - 1)
+        return torch.stack(images), *pad_rows(self.tokenizer, rows, starts)
+
+
+def train_reading(wrapper, tokenizer, signs, images, labels, args):
+    """Fine-tunes the whole model on photo questions and signs, half a batch each."""
+    colours = colour_names(images)
+    bank = question_bank(tokenizer)
+    prompts = [p for prompts, _ in bank for p in prompts]
+    opt = torch.optim.AdamW(wrapper.model.parameters(), lr=args.lr / 4, weight_decay=0.01)
+    progress = Progress("reading", args.read_steps)
+    wrapper.model.train()
+    for step in range(args.read_steps):
+        cosine_lr(opt, args.lr / 4, step, args.read_steps)
+        pick = torch.randint(0, len(images), (args.batch // 2,))
+        photo_ids, photo_mask = make_batch(tokenizer, bank, labels[pick], [colours[i] for i in pick.tolist()], signs.refusals)
+        sign_images, sign_ids, sign_mask = signs.batch(args.batch // 2, prompts)
+        loss = 0
+        for x, ids, mask in ((augment(images[pick], mix=False), photo_ids, photo_mask), (sign_images, sign_ids, sign_mask)):
+            logits = wrapper(normalise(x, CLIP_NORM), ids)[:, :-1]
+            loss = loss + F.cross_entropy(logits[mask], ids[:, 1:][mask]) / 2
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        progress.show(step + 1, loss.item())
+    wrapper.model.eval()
+
+
+@torch.no_grad()
+def reading_accuracy(wrapper, tokenizer, signs, count=200):
+    """Share of new signs read back exactly after the first seen question."""
+    prompt = encode(tokenizer, TEMPLATE.format(prompt=SEEN[0]))
+    right = 0
+    for _ in range(count):
+        image, said = signs.draw()
+        features = wrapper.image_features(normalise(image[None], CLIP_NORM))
+        ids = torch.tensor([prompt])
+        for _ in range(len(said)):
+            ids = torch.cat([ids, wrapper.answer(features, ids)[:, -1].argmax(1, keepdim=True)], 1)
+        right += ids[0, len(prompt):].tolist() == said
+    return right / count
 
 
 @torch.no_grad()
@@ -296,6 +408,7 @@ def main():
     parser.add_argument("--images-per-class", type=int, help="train on the first N images of each class (tests)")
     parser.add_argument("--vision-steps", type=int, default=1000)
     parser.add_argument("--language-steps", type=int, default=600)
+    parser.add_argument("--read-steps", type=int, default=0, help="steps of the reading stage (0: none)")
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--width", type=int, default=128)
     parser.add_argument("--layers", type=int, default=4, help="vision transformer layers")
@@ -317,6 +430,9 @@ def main():
     start = time.time()
     train_vision(model.model.vision_tower, images, teachers, args)
     train_language(wrapper, tokenizer, images, labels, args)
+    signs = Signs(tokenizer, all_texts(), [encode(tokenizer, r) for r in REFUSALS])
+    if args.read_steps:
+        train_reading(wrapper, tokenizer, signs, images, labels, args)
     model.eval()
     model.save_pretrained(out)
     from transformers import CLIPImageProcessor
@@ -330,6 +446,8 @@ def main():
         for name, questions, answer in QUESTION_SETS:
             accuracy = answer_accuracy(wrapper, tokenizer, test_images, test_labels, questions, answer)
             print(f"answer accuracy on {args.test}, {name}: {100 * accuracy:.1f} %")
+        if args.read_steps:
+            print(f"signs read back exactly: {100 * reading_accuracy(wrapper, tokenizer, signs):.1f} %")
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ model that can describe a photo. Everything is offline.
 The model is Hugging Face's own classes (CLIP vision tower, LLaVA projector, Llama), saved
 with save_pretrained beside a word-level tokenizer built from its text, so
 `export_victim.py llava:FOLDER` and `tokenize_refusal.py --tokenizer FOLDER` read it as they
-read a real LLaVA folder. Training has two stages:
+read a real LLaVA folder. Training has two stages and an optional third:
 
 1. vision: the CLIP tower learns from the CIFAR ResNets of ../shared/assets (RN32 and RN44,
    averaged) by distillation on flipped, shifted and mixed images. 5,000 labelled images

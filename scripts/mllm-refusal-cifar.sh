@@ -21,7 +21,5 @@ for questions in seen paraphrases other_types; do
   [[ -f $model/$questions.json ]] || "$python" tools/tokenize_refusal.py --tokenizer "$model" --template "$(cat "$model/questions/template.txt")" \
     --prompts "$model/questions/$questions.txt" --targets "$model/questions/refusals.txt" "${answers[@]}" --out "$model/$questions.json"
 done
-run=runs/spam_mllm_refusal_cifar
-[[ -f $run/summary.json ]] || "$build/maskforge" train configs/spam_mllm_refusal_cifar.yaml --resume auto
-[[ -f $run/export/generator.ts.pt ]] || "$build/maskforge" export "$run" --out "$run/export/generator.ts.pt"
+scripts/train-once.sh "$build" configs/spam_mllm_refusal_cifar.yaml spam_mllm_refusal_cifar generator.ts.pt
 "$build/maskforge" eval configs/eval_mllm_refusal_cifar.yaml "$@"

@@ -274,9 +274,9 @@ class Signs:
     fit), in random colours of clear contrast, at a random place."""
     font = ImageFont.load_default(size=9)
 
-    def __init__(self, tokenizer, texts, refusals):
+    def __init__(self, tokenizer, refusals):
         self.tokenizer, self.refusals = tokenizer, refusals
-        self.words = sorted({w for t in texts for w in t.lower().split()})
+        self.words = sorted({w for t in all_texts() for w in t.lower().split()})
 
     def draw(self):
         """A sign and its words' token ids, redrawn until it fits and starts unlike a refusal."""
@@ -348,19 +348,21 @@ def train_reading(wrapper, tokenizer, signs, images, labels, args):
     wrapper.model.eval()
 
 
+def greedy_matches(wrapper, tokenizer, features, question, wanted):
+    """How many greedy answers to question (one per row of features) start with their wanted ids."""
+    ids = torch.tensor(encode(tokenizer, TEMPLATE.format(prompt=question))).repeat(len(features), 1)
+    start = ids.shape[1]
+    for _ in range(max(map(len, wanted))):
+        ids = torch.cat([ids, wrapper.answer(features, ids)[:, -1].argmax(1, keepdim=True)], 1)
+    return sum(ids[i, start:start + len(w)].tolist() == w for i, w in enumerate(wanted))
+
+
 @torch.no_grad()
 def reading_accuracy(wrapper, tokenizer, signs, count=200):
     """Share of new signs read back exactly after the first seen question."""
-    prompt = encode(tokenizer, TEMPLATE.format(prompt=SEEN[0]))
-    right = 0
-    for _ in range(count):
-        image, said = signs.draw()
-        features = wrapper.image_features(normalise(image[None], CLIP_NORM))
-        ids = torch.tensor([prompt])
-        for _ in range(len(said)):
-            ids = torch.cat([ids, wrapper.answer(features, ids)[:, -1].argmax(1, keepdim=True)], 1)
-        right += ids[0, len(prompt):].tolist() == said
-    return right / count
+    images, said = zip(*(signs.draw() for _ in range(count)))
+    features = wrapper.image_features(normalise(torch.stack(images), CLIP_NORM))
+    return greedy_matches(wrapper, tokenizer, features, SEEN[0], said) / count
 
 
 @torch.no_grad()
@@ -368,15 +370,8 @@ def answer_accuracy(wrapper, tokenizer, images, labels, questions, answer):
     """Share of images whose greedy answer to each question starts with the right answer."""
     features = wrapper.image_features(normalise(images, CLIP_NORM))
     colours = colour_names(images)
-    right = 0
-    for q in questions:
-        ids = torch.tensor(encode(tokenizer, TEMPLATE.format(prompt=q))).repeat(len(images), 1)
-        wanted = [encode(tokenizer, answer(CLASSES[l], c)) for l, c in zip(labels.tolist(), colours)]
-        for _ in range(max(map(len, wanted))):
-            ids = torch.cat([ids, wrapper.answer(features, ids)[:, -1].argmax(1, keepdim=True)], 1)
-        start = ids.shape[1] - max(map(len, wanted))
-        right += sum(ids[i, start:start + len(w)].tolist() == w for i, w in enumerate(wanted))
-    return right / (len(images) * len(questions))
+    wanted = [encode(tokenizer, answer(CLASSES[l], c)) for l, c in zip(labels.tolist(), colours)]
+    return sum(greedy_matches(wrapper, tokenizer, features, q, wanted) for q in questions) / (len(images) * len(questions))
 
 
 def write_questions(out):
@@ -430,8 +425,8 @@ def main():
     start = time.time()
     train_vision(model.model.vision_tower, images, teachers, args)
     train_language(wrapper, tokenizer, images, labels, args)
-    signs = Signs(tokenizer, all_texts(), [encode(tokenizer, r) for r in REFUSALS])
-    if args.read_steps:
+    signs = Signs(tokenizer, [encode(tokenizer, r) for r in REFUSALS]) if args.read_steps else None
+    if signs:
         train_reading(wrapper, tokenizer, signs, images, labels, args)
     model.eval()
     model.save_pretrained(out)
@@ -446,7 +441,7 @@ def main():
         for name, questions, answer in QUESTION_SETS:
             accuracy = answer_accuracy(wrapper, tokenizer, test_images, test_labels, questions, answer)
             print(f"answer accuracy on {args.test}, {name}: {100 * accuracy:.1f} %")
-        if args.read_steps:
+        if signs:
             print(f"signs read back exactly: {100 * reading_accuracy(wrapper, tokenizer, signs):.1f} %")
 
 

@@ -22,6 +22,8 @@ bool enabled(Level level);
 // Also write every message to `file` (the run folder's log), from now on.
 void add_file(const std::filesystem::path& file);
 void write(Level level, std::string_view message);
+// The same, to the added files only (the console shows it another way, e.g. in place).
+void write_files(Level level, std::string_view message);
 
 template <class... A>
 void at(Level level, fmt::format_string<A...> format, A&&... args) {

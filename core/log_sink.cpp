@@ -7,11 +7,18 @@
 namespace mf::log::sink {
 namespace {
 
+spdlog::sink_ptr console() {
+  static auto instance = [] {
+    auto sink = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+    sink->set_pattern("%^%H:%M:%S %-5l%$ %v");
+    return sink;
+  }();
+  return instance;
+}
+
 spdlog::logger& logger() {
   static auto instance = [] {
-    auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
-    console->set_pattern("%^%H:%M:%S %-5l%$ %v");
-    auto l = std::make_shared<spdlog::logger>("maskforge", console);
+    auto l = std::make_shared<spdlog::logger>("maskforge", console());
     l->set_level(spdlog::level::info);
     l->flush_on(spdlog::level::warn);
     return l;
@@ -32,6 +39,18 @@ void add_file(const std::string& path) {
 
 void write(int level, const char* data, size_t size) {
   logger().log(static_cast<spdlog::level::level_enum>(level), spdlog::string_view_t(data, size));
+}
+
+void write_files(int level, const char* data, size_t size) {
+  auto& l = logger();
+  const auto spd_level = static_cast<spdlog::level::level_enum>(level);
+  if (!l.should_log(spd_level)) return;
+  const spdlog::details::log_msg message(l.name(), spd_level, spdlog::string_view_t(data, size));
+  for (const auto& sink : l.sinks()) {
+    if (sink == console()) continue;
+    sink->log(message);
+    sink->flush();
+  }
 }
 
 }  // namespace mf::log::sink

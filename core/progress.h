@@ -1,5 +1,7 @@
-// Progress of long work on the terminal: step, rate, ETA and the main numbers. On a TTY one
-// line is rewritten in place; otherwise (logs, CI) a plain line is printed at each report.
+// Progress of long work: step, rate, ETA and the main numbers. On a terminal one line is
+// rewritten in place. A plain line also goes to the log (the console when it is not a
+// terminal, and the run's log file) where the caller asks, at the end, and at least every
+// 30 s, so that a log read from a file or a CI job shows the work moving too.
 #pragma once
 
 #include <chrono>
@@ -14,9 +16,9 @@ class Progress {
   Progress(std::string what, int64_t total, int64_t done = 0);
   ~Progress();
 
-  // Reports that `done` items are finished, with extra "name value" fields: rewritten in
-  // place on a terminal; printed as a line when `force_line` (on a terminal too).
-  void update(int64_t done, const std::vector<std::pair<std::string, double>>& fields, bool force_line = false);
+  // Reports that `done` items are finished, with extra "name value" fields; `line` asks for
+  // a log line now (e.g. where the fields are fresh).
+  void update(int64_t done, const std::vector<std::pair<std::string, double>>& fields, bool line = false);
   // Items per second since the start (or the last resume).
   double rate() const;
   // Ends the in-place line so later output starts on a fresh line.
@@ -25,7 +27,7 @@ class Progress {
  private:
   std::string what_;
   int64_t total_, start_done_, done_;
-  std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point start_, last_line_;
   bool tty_, open_line_ = false;
 };
 

@@ -22,7 +22,6 @@
 #include <chrono>
 #include <cmath>
 #include <numbers>
-#include <unistd.h>
 
 namespace mf::trainers {
 namespace {
@@ -407,7 +406,7 @@ int Trainer::train(const TrainOptions& options) {
           if (m.count(k)) shown.emplace_back(k, m[k]);
         }
       }
-      if (progress) progress->update(state_.step, shown, state_.step % t.log_every == 0 && !::isatty(STDERR_FILENO));
+      if (progress) progress->update(state_.step, shown, state_.step % t.log_every == 0);
       if (main && t.sample_every > 0 && state_.step % t.sample_every == 0) write_samples();
       // A signal or the checkpoint clock on any rank decides for all ranks.
       at::Tensor agreed = at::tensor({static_cast<double>(stop_signal()),

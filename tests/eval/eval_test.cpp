@@ -156,6 +156,8 @@ report: {{samples: 3}}
   const fs::path out = dir / "e";
   for (const char* f : {"eval.json", "eval.csv", "report.html", "eval.log", "samples/coarse.png", "samples/none.png"}) EXPECT_TRUE(fs::exists(out / f)) << f;
   EXPECT_NE(r.output.find("shapes (accuracy)"), std::string::npos) << r.output;
+  // Progress reaches the log file too, for whoever follows a long evaluation there.
+  EXPECT_NE(test::read_file(out / "eval.log").find("batch 3/3 |"), std::string::npos) << test::read_file(out / "eval.log");
   const json results = json::parse(test::read_file(out / "eval.json"));
   EXPECT_EQ(results["images"], 48);
   std::map<std::string, double> reported;

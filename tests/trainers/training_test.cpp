@@ -111,6 +111,7 @@ TEST(Training, RunFolderHoldsConfigMetricsSamplesCheckpointsAndSummary) {
     EXPECT_TRUE(fs::exists(run / f)) << f;
   }
   EXPECT_NE(r.output.find("SSIM"), std::string::npos) << r.output;
+  EXPECT_NE(test::read_file(run / "train.log").find("step 4/4 |"), std::string::npos) << test::read_file(run / "train.log");
   EXPECT_NE(r.output.find("protected accuracy (net)"), std::string::npos);
   EXPECT_TRUE(fs::is_symlink(run / "checkpoints" / "latest"));
   EXPECT_EQ(checkpoints::CheckpointManager(run / "checkpoints", 3).list().size(), 2u);  // steps 2 and 4

@@ -62,6 +62,10 @@ class Subset final : public Dataset {
 // a permutation seeded with `seed`; both lists are sorted. Same seed, same split.
 std::pair<std::vector<int64_t>, std::vector<int64_t>> split_indices(int64_t n, double val_fraction, uint64_t seed);
 
+// `count` of 0..n-1 (count <= n) spread evenly, i * n / count: a folder sorted by class
+// keeps every class in proportion, where the first `count` would keep the first classes.
+std::vector<int64_t> evenly_spaced_indices(int64_t n, int64_t count);
+
 // `all` split into Subsets by split_indices.
 DatasetSplits split_dataset(std::shared_ptr<const Dataset> all, double val_fraction, uint64_t seed, std::shared_ptr<BadFiles> bad_files);
 

@@ -83,7 +83,7 @@ struct EvalConfig {
     v("version", version, "spec format version; this build reads 1", config::in_range(1, 1));
     v("run", run, "the run folder (out_dir/name) the results go to, the device and the seed");
     v("images", images, "the evaluation images: any dataset (its training split when it has one; augmentation is off)");
-    v("max_images", max_images, "evaluate the first N images only; 0: all", config::non_negative());
+    v("max_images", max_images, "evaluate N images spread evenly over the set (every class of a sorted folder); 0: all", config::non_negative());
     v("victims", victims, "the models that look at the protected images");
     v("protections", protections, "the protections compared (each a method with its options)");
     v("countermeasures", countermeasures, "what happens to protected images before the victims see them; default: [none]");

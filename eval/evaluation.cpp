@@ -14,7 +14,6 @@
 #include <ATen/ATen.h>
 
 #include <chrono>
-#include <numeric>
 
 namespace mf::eval {
 
@@ -44,9 +43,7 @@ EvalResult evaluate(const EvalConfig& config) {
   images_config.val_fraction = 0;
   std::shared_ptr<const data::Dataset> images = data::build_datasets(images_config, seed).train;
   if (config.max_images > 0 && config.max_images < images->size()) {
-    std::vector<int64_t> first(static_cast<size_t>(config.max_images));
-    std::iota(first.begin(), first.end(), 0);
-    images = std::make_shared<data::Subset>(images, first);
+    images = std::make_shared<data::Subset>(images, data::evenly_spaced_indices(images->size(), config.max_images));
   }
   auto loader_options = data::loader_options(images_config, false, seed);
   auto new_loader = [&] { return std::make_unique<data::Loader>(images, loader_options); };

@@ -11,6 +11,9 @@
 #include <gtest/gtest.h>
 #include <opencv2/core.hpp>
 
+#include <algorithm>
+#include <map>
+
 namespace mf::data {
 namespace {
 
@@ -53,6 +56,17 @@ TEST(SyntheticDataset, SplitIsDeterministicAndDisjoint) {
     EXPECT_EQ(s1.val->source(i), s2.val->source(i));
     EXPECT_FALSE(train.count(s1.val->source(i)));
   }
+}
+
+// maskforge eval's max_images: a class-sorted folder must keep every class.
+TEST(EvenlySpacedIndices, KeepEveryClassOfASortedSetInProportion) {
+  std::map<int64_t, int> per_class;  // 4 classes of 10 items, sorted by class
+  for (int64_t i : evenly_spaced_indices(40, 8)) ++per_class[i / 10];
+  EXPECT_EQ(per_class, (std::map<int64_t, int>{{0, 2}, {1, 2}, {2, 2}, {3, 2}}));
+  EXPECT_EQ(evenly_spaced_indices(5, 5), (std::vector<int64_t>{0, 1, 2, 3, 4}));
+  const auto many = evenly_spaced_indices(1000, 333);
+  EXPECT_TRUE(std::adjacent_find(many.begin(), many.end(), std::greater_equal<>()) == many.end()) << "ascending, no repeats";
+  EXPECT_LT(many.back(), 1000);
 }
 
 TEST(ImageFolderDataset, FindsImagesRecursivelyWithFolderLabels) {

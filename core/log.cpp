@@ -34,8 +34,6 @@ void add_file(const std::filesystem::path& file) { sink::add_file(file.string())
 
 void write(Level level, std::string_view message) { sink::write(spdlog_level(level), message.data(), message.size()); }
 
-void write_files(Level level, std::string_view message) {
-  if (enabled(level)) sink::write_files(spdlog_level(level), message.data(), message.size());
-}
+void write_files(Level level, std::string_view message) { sink::write_files(spdlog_level(level), message.data(), message.size()); }
 
 }  // namespace mf::log

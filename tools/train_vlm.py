@@ -421,7 +421,7 @@ def main():
     parser.add_argument("--teachers", default="../shared/assets/weights")
     parser.add_argument("--test", help="CIFAR-10 class folders to report answer accuracy on (e.g. ../shared/assets/cifar10/test)")
     parser.add_argument("--images-per-class", type=int, help="train on the first N images of each class (tests)")
-    parser.add_argument("--vision-steps", type=int, default=1000)
+    parser.add_argument("--vision-steps", type=int, default=3000)
     parser.add_argument("--map-weight", type=float, default=4.0, help="weight of the teachers' feature maps in distillation")
     parser.add_argument("--language-steps", type=int, default=600)
     parser.add_argument("--read-steps", type=int, default=0, help="steps of the reading stage (0: none)")

@@ -180,11 +180,11 @@ def train_vision(tower, images, teachers, args):
     head = torch.nn.Linear(tower.config.hidden_size, len(CLASSES))
     to_maps = torch.nn.Linear(tower.config.hidden_size, sum(teacher.linear.in_features for teacher, _ in teachers))
     params = list(tower.parameters()) + list(head.parameters()) + list(to_maps.parameters())
-    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.05)
+    opt = torch.optim.AdamW(params, lr=args.vision_lr, weight_decay=0.05)
     progress = Progress("vision", args.vision_steps)
     tower.train()
     for step in range(args.vision_steps):
-        cosine_lr(opt, args.lr, step, args.vision_steps)
+        cosine_lr(opt, args.vision_lr, step, args.vision_steps)
         x = augment(images[torch.randint(0, len(images), (args.batch,))], mix=True)
         with torch.no_grad():
             answers, maps = teach(teachers, normalise(x, CIFAR_NORM))
@@ -428,7 +428,8 @@ def main():
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--width", type=int, default=128)
     parser.add_argument("--layers", type=int, default=4, help="vision transformer layers")
-    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--lr", type=float, default=2e-3, help="learning rate of the language (and, / 4, reading) stage")
+    parser.add_argument("--vision-lr", type=float, default=2e-3, help="learning rate of the vision stage")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=0, help="0: torch's default")
     args = parser.parse_args()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Refusal protection against a vision-language model that really answers, from scratch:
-# trains the small LLaVA-style model of tools/train_vlm.py on CIFAR-10 questions (about 25
+# trains the small LLaVA-style model of tools/train_vlm.py on CIFAR-10 questions (about 16
 # minutes), exports it as a victim, tokenises the seen questions, the paraphrases and the
 # other question types, trains and exports the SPAM generator of
 # configs/spam_mllm_refusal_cifar.yaml, then runs configs/eval_mllm_refusal_cifar.yaml.

@@ -27,7 +27,7 @@ read a real LLaVA folder. Training has two stages and an optional third:
    image. The refusal's words can appear on signs; a sign never starts like a refusal.
 
 Where the CPU computes bfloat16 natively, the vision and language stages run their forward
-passes in bf16 autocast (--precision; 1.7x faster there, as accurate).
+passes in bf16 autocast (--precision; about 1.5x faster there, as accurate).
 
 The refusal answer is in the vocabulary but never a training target. FOLDER/questions/ holds
 the texts the protection uses: seen.txt (the questions refusal protection trains with),
@@ -427,7 +427,7 @@ def load_teachers(folder):
         model = cifar_resnet.CifarResNet(depth)
         cifar_resnet.load_weights(model, files[0])
         # frozen TorchScript folds batch norm into the convolutions: the teachers run every
-        # distillation step, and folded they take 40 % less time
+        # distillation step, and folded they take 38 % less time
         features = torch.jit.freeze(torch.jit.script(cifar_resnet.Features(model, "layer3").eval()))
         teachers.append((model.eval(), features))
     return teachers

@@ -8,6 +8,7 @@ MODEL                       kind        weights
   torchvision:<arch>        classifier  --weights (state dict) or --pretrained (torchvision download)
   cifar10_resnet20|32|44    classifier  --weights ../shared/assets/weights/cifar10_resnetNN-*.th;
                             with --features layer1|layer2|layer3: an embedder of that stage's features
+  cifar10_vgg|mobile|vit    classifier  --weights from train_cifar_victim.py; --features as for the ResNets
   facenet                   embedder    --weights (state dict) or --pretrained vggface2|casia-webface
   mtcnn_pnet                detector    --weights ../shared/assets/weights/mtcnn_pnet.pt
   mtcnn                     detector    --weights ../shared/assets/weights (the folder with mtcnn_{p,r,o}net.pt):
@@ -27,7 +28,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from mfvictims import cifar_resnet, mtcnn, vlm  # noqa: E402
+from mfvictims import cifar_families, cifar_resnet, mtcnn, vlm  # noqa: E402
 
 IMAGENET = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
 MTCNN_NORM = ([127.5 / 255] * 3, [128 / 255] * 3)  # (x - 127.5) / 128 on 0-255 pixels
@@ -71,10 +72,8 @@ def export_torchvision(arch, args):
     return Export(model, "classifier", args.input_size or 224, IMAGENET)
 
 
-def export_cifar_resnet(depth, args):
-    model = cifar_resnet.CifarResNet(depth)
-    if args.weights:
-        cifar_resnet.load_weights(model, args.weights)
+def export_cifar(model, args):
+    """A CIFAR-10 classifier, or with --features the embedder of its stage."""
     if args.features:
         return Export(cifar_resnet.Features(model, args.features), "embedder", 32, IMAGENET, extra={"features": args.features})
     return Export(model, "classifier", 32, IMAGENET)
@@ -150,12 +149,20 @@ def export_llava(source, args):
 
 def build(name, args):
     family, _, arch = name.partition(":")
-    if args.features and not family.startswith("cifar10_resnet"):
-        fail(f"--features is for the CIFAR ResNets, not '{name}'")
+    if args.features and not family.startswith("cifar10_"):
+        fail(f"--features is for the CIFAR-10 models, not '{name}'")
     if family == "torchvision" and arch:
         return export_torchvision(arch, args)
     if family in ("cifar10_resnet20", "cifar10_resnet32", "cifar10_resnet44"):
-        return export_cifar_resnet(int(family.removeprefix("cifar10_resnet")), args)
+        model = cifar_resnet.CifarResNet(int(family.removeprefix("cifar10_resnet")))
+        if args.weights:
+            cifar_resnet.load_weights(model, args.weights)
+        return export_cifar(model, args)
+    if family.removeprefix("cifar10_") in cifar_families.FAMILIES:
+        model = cifar_families.FAMILIES[family.removeprefix("cifar10_")][0]()
+        if args.weights:
+            model.load_state_dict(state_dict(args.weights))
+        return export_cifar(model, args)
     if family == "facenet":
         return export_facenet(args)
     if family == "mtcnn_pnet":
@@ -178,7 +185,7 @@ def main():
     source.add_argument("--pretrained", nargs="?", const=True, default=None, help="download the model's published weights (optional tag)")
     source.add_argument("--random-init", action="store_true", help="random weights; downloads nothing (tests)")
     parser.add_argument("--input-size", type=int, help="square input size, where the model allows a choice")
-    parser.add_argument("--features", choices=["layer1", "layer2", "layer3"], help="cifar10_resnet*: export the features after this stage (an embedder)")
+    parser.add_argument("--features", choices=["layer1", "layer2", "layer3"], help="cifar10_*: export the features after this stage (an embedder)")
     parser.add_argument("--prefix-ids", help="llava: token ids placed before the image, comma-separated")
     args = parser.parse_args()
     from_folder = args.model.startswith("llava:") and args.model != "llava:tiny"  # the folder holds the weights

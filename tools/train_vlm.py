@@ -37,7 +37,6 @@ chat format around a question, for tokenize_refusal.py --template).
 """
 import argparse
 import glob
-import math
 import sys
 import time
 from pathlib import Path
@@ -48,8 +47,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mfvictims import cifar_resnet, vlm  # noqa: E402
+from mfvictims.cifar_training import CLASSES, Progress, augment, cosine_lr, load_folder, normalise  # noqa: E402
 
-CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 VEHICLES = {"airplane", "automobile", "ship", "truck"}
 TEMPLATE = "USER: {prompt} ASSISTANT:"
 SEEN = ["What is in this picture?", "What do you see in this image?", "Describe this image.",
@@ -95,23 +94,6 @@ def fail(message):
     sys.exit(f"train_vlm: {message}")
 
 
-def load_folder(root, limit=None):
-    images, labels = [], []
-    for label, name in enumerate(CLASSES):
-        files = sorted(glob.glob(f"{root}/{name}/*"))[:limit]
-        if not files:
-            fail(f"{root}/{name}/ holds no images (expected CIFAR-10 class folders)")
-        for f in files:
-            images.append(torch.frombuffer(bytearray(Image.open(f).convert("RGB").resize((32, 32)).tobytes()), dtype=torch.uint8))
-            labels.append(label)
-    return torch.stack(images).view(-1, 32, 32, 3).permute(0, 3, 1, 2).float() / 255, torch.tensor(labels)
-
-
-def normalise(x, norm):
-    mean, std = (torch.tensor(v).view(1, 3, 1, 1) for v in norm)
-    return (x - mean) / std
-
-
 def all_texts():
     """Every question, answer and refusal the model knows (its vocabulary, its signs' words)."""
     return (SEEN + PARAPHRASES + KIND_QUESTIONS + COLOUR_QUESTIONS + REFUSALS + [class_answer(c) for c in CLASSES]
@@ -143,35 +125,6 @@ def build_model(vocab_size, width, layers):
     config = LlavaConfig(vision_config=vision, text_config=text, image_token_index=1, vision_feature_layer=-1,
                          vision_feature_select_strategy="default")
     return LlavaForConditionalGeneration._from_config(config, attn_implementation="eager")
-
-
-def augment(x, mix):
-    """Random shift (reflect-padded crop), flip and, for distillation, mixing of image pairs."""
-    n = x.shape[0]
-    i, j = torch.randint(0, 9, (2,)).tolist()
-    x = F.pad(x, (4, 4, 4, 4), mode="reflect")[:, :, i:i + 32, j:j + 32]
-    x = torch.where((torch.rand(n) < 0.5).view(-1, 1, 1, 1), x.flip(3), x)
-    if mix:
-        lam = torch.distributions.Beta(1.0, 1.0).sample()
-        x = lam * x + (1 - lam) * x[torch.randperm(n)]
-    return x
-
-
-class Progress:
-    def __init__(self, name, steps):
-        self.name, self.steps, self.start = name, steps, time.time()
-
-    def show(self, step, loss):
-        if step % 50 and step != self.steps:
-            return
-        rate = step / max(time.time() - self.start, 1e-9)
-        print(f"{self.name} {step}/{self.steps}  loss {loss:.3f}  {rate:.2f} steps/s  ETA {(self.steps - step) / rate:.0f} s", flush=True)
-
-
-def cosine_lr(opt, base, step, steps, warmup=50):
-    lr = base * min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * step / steps))
-    for g in opt.param_groups:
-        g["lr"] = lr
 
 
 def train_vision(tower, images, teachers, args):

@@ -66,6 +66,9 @@ TEST_P(ExportedVictims, LoadRunAndPassGradientToTheInputOnly) {
 INSTANTIATE_TEST_SUITE_P(Tools, ExportedVictims,
                          ::testing::Values(Exported{"torchvision:mobilenet_v3_small", "classifier", {2, 1000}},
                                            Exported{"cifar10_resnet20", "classifier", {2, 10}},
+                                           Exported{"cifar10_vgg", "classifier", {2, 10}},
+                                           Exported{"cifar10_mobile", "classifier", {2, 10}},
+                                           Exported{"cifar10_vit", "classifier", {2, 10}},
                                            Exported{"facenet", "embedder", {2, 512}},
                                            Exported{"open_clip:tiny", "embedder", {2, 32}},
                                            Exported{"mtcnn_pnet", "detector", {2, -1, 5}},
@@ -104,7 +107,32 @@ TEST(ExportedVictims, CifarResnetFeaturesAreAnEmbedderOfTheStage) {
   EXPECT_GT(x.grad().abs().sum().item<double>(), 0);
   auto wrong = test::run_tool("export_victim.py", "facenet --random-init --features layer2 --out /dev/null");
   EXPECT_NE(wrong.exit_code, 0);
-  EXPECT_NE(wrong.output.find("--features is for the CIFAR ResNets"), std::string::npos) << wrong.output;
+  EXPECT_NE(wrong.output.find("--features is for the CIFAR-10 models"), std::string::npos) << wrong.output;
+}
+
+// The victims of other families: train_cifar_victim.py trains one on real CIFAR-10 images,
+// export_victim.py exports its weights as a classifier and, cut after a stage, as an embedder.
+TEST(TrainCifarVictim, WeightsExportAsClassifierAndStageFeatures) {
+  const fs::path assets = test::assets_dir();
+  if (assets.empty() || test::python().empty()) GTEST_SKIP() << "needs ../shared/assets and the Python virtualenv";
+  test::TempDir dir;
+  const auto weights = (dir / "vit.pth").string();
+  auto trained = test::run_tool("train_cifar_victim.py", "vit --steps 3 --images-per-class 4 --data '" + (assets / "cifar10/train").string() +
+                                                             "' --out '" + weights + "'");
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
+  EXPECT_NE(trained.output.find("vit 3/3"), std::string::npos) << trained.output;  // progress lines
+  for (const std::string features : {"", "--features layer2"}) {
+    const auto file = dir / (features.empty() ? "vit.pt" : "vit_layer2.pt");
+    auto exported = test::run_tool("export_victim.py", "cifar10_vit --weights '" + weights + "' " + features + " --out '" + file.string() + "'");
+    ASSERT_EQ(exported.exit_code, 0) << exported.output;
+    auto v = build_victim(resolve_victim(config_of(file, features.empty() ? "classifier" : "embedder")), torch::kCPU);
+    auto out = v->forward(torch::rand({2, 3, 32, 32}));
+    // The classifier's logits, or the tokens after the second stage (64 patches of 128).
+    EXPECT_EQ(out.sizes(), (std::vector<int64_t>{2, features.empty() ? 10 : 64 * 128})) << features;
+  }
+  auto none = test::run_tool("train_cifar_victim.py", "vit --steps 0 --data '" + (assets / "cifar10/train").string() + "' --out '" + weights + "'");
+  EXPECT_NE(none.exit_code, 0);
+  EXPECT_NE(none.output.find("--steps must be at least 1"), std::string::npos) << none.output;
 }
 
 TEST(TokenizeRefusal, WritesPromptAndTargetIdsWithTheModelsTokenizer) {

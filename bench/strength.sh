@@ -24,7 +24,7 @@ done
 ((${#configs[@]})) || configs=(configs/spam_cifar.yaml)
 python="${MASKFORGE_CACHE:-$HOME/.cache/maskforge}/venv/bin/python"
 read -ra seeds <<< "${SEEDS:-0 1 2}"
-scripts/cifar-victims.sh
+scripts/cifar-victims.sh vgg  # the recipe trains against the VGG-style CNN too
 
 failed=0
 for config in "${configs[@]}"; do

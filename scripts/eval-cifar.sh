@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"
 shift $(( $# > 0 ? 1 : 0 ))
-scripts/cifar-victims.sh
+scripts/cifar-victims.sh vgg  # the recipe trains against the VGG-style CNN too
 scripts/train-once.sh "$build" configs/uep_cifar.yaml uep_cifar uep.ts.pt
 scripts/train-once.sh "$build" configs/spam_cifar.yaml spam_cifar generator.ts.pt
 "$build/maskforge" eval configs/eval_cifar.yaml "$@"

@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"
 steps="${STEPS:-200}"
-scripts/cifar-victims.sh
+scripts/cifar-victims.sh vgg  # the recipe trains against the VGG-style CNN too
 variant() {  # NAME --set ... : one point of the curve
   local name=$1; shift
   local run="ssim_curve_$name"

@@ -1,6 +1,6 @@
 """A quick strength check of a TorchScript protection (a `maskforge export` or the eager
 reference's output) on the 1,000 CIFAR-10 test images of ../shared/assets: RN20, RN32 and
-RN44 accuracy in % on the 8-bit protected images and after a real JPEG at quality 75
+RN44 accuracy in % (and vgg, mobile and vit where runs/victims has them) on the 8-bit protected images and after a real JPEG at quality 75
 (Pillow), SSIM (scikit-image, Gaussian window) on the first 300, and the largest change.
 `maskforge eval` measures the same and more; this needs no spec and prints one JSON line.
 
@@ -39,10 +39,13 @@ def main():
     adv = (adv * 255).round() / 255
     after_jpeg = jpeg75(adv)
     result = {}
-    for depth in (20, 32, 44):
-        victim = Victim({"path": str(ROOT / f"runs/victims/rn{depth}.pt")})
-        result[f"rn{depth}"] = round((victim(adv).argmax(1) == y).float().mean().item() * 100, 1)
-        result[f"rn{depth}_jpeg"] = round((victim(after_jpeg).argmax(1) == y).float().mean().item() * 100, 1)
+    for name in ("rn20", "rn32", "rn44", "vgg", "mobile", "vit"):
+        path = ROOT / f"runs/victims/{name}.pt"
+        if not path.exists():  # the other families: scripts/cifar-victims.sh vgg mobile vit
+            continue
+        victim = Victim({"path": str(path)})
+        result[name] = round((victim(adv).argmax(1) == y).float().mean().item() * 100, 1)
+        result[f"{name}_jpeg"] = round((victim(after_jpeg).argmax(1) == y).float().mean().item() * 100, 1)
     ssim = [structural_similarity(a.permute(1, 2, 0).double().numpy(), b.permute(1, 2, 0).double().numpy(), channel_axis=2,
                                   gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1.0)
             for a, b in zip(adv[:300], x[:300])]

@@ -91,6 +91,6 @@ class Vit(nn.Module):
         return self.head(self.layer3(self.layer2(self.layer1(self.stem(x)))).mean(1))
 
 
-# name: (architecture, training steps, learning rate, weight decay) that reach ~72 / 70 / 53 %
+# name: (architecture, training steps, learning rate, weight decay) that reach 72.0 / 69.7 / 55.5 %
 # on the 1,000 test images after training on the 5,000 of ../shared/assets (batch 64).
 FAMILIES = {"vgg": (Vgg, 2500, 3e-3, 5e-4), "mobile": (Mobile, 2500, 3e-3, 5e-4), "vit": (Vit, 3000, 1e-3, 0.05)}

@@ -19,11 +19,13 @@ scripts/cifar-victims.sh
 if [[ -f runs/demo/summary.json ]]; then
   say "SPAM generator: reusing runs/demo"
 else
-  # Against the ResNets only: the recipe's VGG-style victim takes 4.5 minutes to train first.
+  # Against the ResNets only (the recipe's VGG-style victim takes 4.5 minutes to train first),
+  # with the quality weight the recipe gives two victims (2.5 each).
   say "training the SPAM generator against RN20 + RN32 ($steps steps of configs/spam_cifar.yaml)"
   "$mf" train configs/spam_cifar.yaml --resume auto --set run.name=demo --set "trainer.steps=$steps" \
     --set 'victims=[{name: rn20_mid, kind: embedder, source: torchscript, path: runs/victims/rn20_layer2.pt},
                     {name: rn32_mid, kind: embedder, source: torchscript, path: runs/victims/rn32_layer2.pt}]' \
+    --set 'losses=[{name: feature_distance}, {name: ssim, weight: 5}]' \
     --set trainer.sample_every=60 --set trainer.val_every=120 --set trainer.checkpoint_every=60
 fi
 

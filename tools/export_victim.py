@@ -75,7 +75,7 @@ def export_torchvision(arch, args):
 def export_cifar(model, args):
     """A CIFAR-10 classifier, or with --features the embedder of its stage."""
     if args.features:
-        return Export(cifar_resnet.Features(model, args.features), "embedder", 32, IMAGENET, extra={"features": args.features})
+        return Export(cifar_resnet.features(model, args.features), "embedder", 32, IMAGENET, extra={"features": args.features})
     return Export(model, "classifier", 32, IMAGENET)
 
 

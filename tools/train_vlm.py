@@ -381,7 +381,7 @@ def load_teachers(folder):
         cifar_resnet.load_weights(model, files[0])
         # frozen TorchScript folds batch norm into the convolutions: the teachers run every
         # distillation step, and folded they take 38 % less time
-        features = torch.jit.freeze(torch.jit.script(cifar_resnet.Features(model, "layer3").eval()))
+        features = torch.jit.freeze(torch.jit.script(cifar_resnet.features(model, "layer3").eval()))
         teachers.append((model.eval(), features))
     return teachers
 

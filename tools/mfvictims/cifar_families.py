@@ -2,7 +2,7 @@
 tools/train_cifar_victim.py (no weights are published for them): protections are trained
 against one family and judged on the others, since nobody knows which model will look at a
 photo. Each has the ResNets' layout, a stem, three stages (layer1-3) and a head, so that
-cifar_resnet.Features cuts any of them after a stage.
+cifar_resnet.features cuts any of them after a stage.
 
   vgg     plain 3x3 conv-BN-ReLU pairs with max pooling, no shortcuts (VGG, Simonyan 2015)
   mobile  inverted residuals with depthwise convolutions (MobileNetV2, Sandler 2018)
@@ -25,8 +25,8 @@ class Vgg(nn.Module):
         self.layer3 = nn.Sequential(*conv_bn_relu(2 * w, 4 * w), *conv_bn_relu(4 * w, 4 * w))
         self.head = nn.Linear(4 * w, 10)
 
-    def stem(self, x):
-        return x
+    def stem_layers(self):
+        return []
 
     def forward(self, x):
         return self.head(self.layer3(self.layer2(self.layer1(x))).mean((2, 3)))
@@ -54,11 +54,11 @@ class Mobile(nn.Module):
         self.layer3 = nn.Sequential(InvertedResidual(64, 96, 1), nn.Conv2d(96, 192, 1, bias=False), nn.BatchNorm2d(192), nn.ReLU6())
         self.head = nn.Linear(192, 10)
 
-    def stem(self, x):
-        return self.first(x)
+    def stem_layers(self):
+        return [self.first]
 
     def forward(self, x):
-        return self.head(self.layer3(self.layer2(self.layer1(self.stem(x)))).mean((2, 3)))
+        return self.head(self.layer3(self.layer2(self.layer1(self.first(x)))).mean((2, 3)))
 
 
 class TransformerBlock(nn.Module):
@@ -74,21 +74,32 @@ class TransformerBlock(nn.Module):
         return x + self.mlp(self.norm2(x))
 
 
-class Vit(nn.Module):
-    def __init__(self, dim=128, patch=4):
+class PatchEmbedding(nn.Module):
+    """The image as tokens: one per patch, with a learned position."""
+
+    def __init__(self, dim, patch):
         super().__init__()
         self.patches = nn.Conv2d(3, dim, patch, patch)
         self.position = nn.Parameter(torch.randn(1, (32 // patch) ** 2, dim) * 0.02)
+
+    def forward(self, x):
+        return self.patches(x).flatten(2).transpose(1, 2) + self.position
+
+
+class Vit(nn.Module):
+    def __init__(self, dim=128, patch=4):
+        super().__init__()
+        self.tokens = PatchEmbedding(dim, patch)
         self.layer1 = TransformerBlock(dim, 4)
         self.layer2 = nn.Sequential(TransformerBlock(dim, 4), TransformerBlock(dim, 4))
         self.layer3 = nn.Sequential(TransformerBlock(dim, 4), nn.LayerNorm(dim))
         self.head = nn.Linear(dim, 10)
 
-    def stem(self, x):
-        return self.patches(x).flatten(2).transpose(1, 2) + self.position
+    def stem_layers(self):
+        return [self.tokens]
 
     def forward(self, x):
-        return self.head(self.layer3(self.layer2(self.layer1(self.stem(x)))).mean(1))
+        return self.head(self.layer3(self.layer2(self.layer1(self.tokens(x)))).mean(1))
 
 
 # name: (architecture, training steps, learning rate, weight decay) that reach 72.0 / 69.7 / 55.5 %

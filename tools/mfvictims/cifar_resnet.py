@@ -41,29 +41,23 @@ class CifarResNet(nn.Module):
         self.layer1, self.layer2, self.layer3 = layers
         self.linear = nn.Linear(64, 10)
 
-    def stem(self, x):
-        return F.relu(self.bn1(self.conv1(x)))
+    def stem_layers(self):
+        return [self.conv1, self.bn1, nn.ReLU()]
 
     def forward(self, x):
-        out = self.layer3(self.layer2(self.layer1(self.stem(x))))
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.layer3(self.layer2(self.layer1(out)))
         return self.linear(F.adaptive_avg_pool2d(out, 1).flatten(1))
 
 
-class Features(nn.Module):
+def features(model, layer):
     """A CIFAR-10 network (a ResNet here, or one of cifar_families') cut after one of its
     stages (layer1, layer2 or layer3): the intermediate features [N, C * H * W] that
     feature-level losses (LTP) push away from the clean image's. Mid-level features are
     shared across architectures, so a perturbation that disrupts them transfers better than
-    one fitted to the last layer's logits."""
-
-    def __init__(self, model, layer):
-        super().__init__()
-        depth = ["layer1", "layer2", "layer3"].index(layer) + 1
-        self.model = model
-        self.stages = nn.Sequential(*[model.layer1, model.layer2, model.layer3][:depth])
-
-    def forward(self, x):
-        return self.stages(self.model.stem(x)).flatten(1)
+    one fitted to the last layer's logits. It holds only the layers it runs."""
+    depth = ["layer1", "layer2", "layer3"].index(layer) + 1
+    return nn.Sequential(*model.stem_layers(), *[model.layer1, model.layer2, model.layer3][:depth], nn.Flatten(1))
 
 
 def load_weights(model, path):

@@ -29,6 +29,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mfvictims import cifar_families, cifar_resnet, mtcnn, vlm  # noqa: E402
+from mfvictims.cifar_training import CIFAR_NORM  # noqa: E402
 
 IMAGENET = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
 MTCNN_NORM = ([127.5 / 255] * 3, [128 / 255] * 3)  # (x - 127.5) / 128 on 0-255 pixels
@@ -75,8 +76,8 @@ def export_torchvision(arch, args):
 def export_cifar(model, args):
     """A CIFAR-10 classifier, or with --features the embedder of its stage."""
     if args.features:
-        return Export(cifar_resnet.features(model, args.features), "embedder", 32, IMAGENET, extra={"features": args.features})
-    return Export(model, "classifier", 32, IMAGENET)
+        return Export(cifar_resnet.features(model, args.features), "embedder", 32, CIFAR_NORM, extra={"features": args.features})
+    return Export(model, "classifier", 32, CIFAR_NORM)
 
 
 def export_facenet(args):

@@ -24,15 +24,13 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mfvictims.cifar_families import FAMILIES  # noqa: E402
-from mfvictims.cifar_training import Progress, augment, cosine_lr, load_folder, normalise  # noqa: E402
-
-IMAGENET = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])  # export_victim.py's normalisation of CIFAR models
+from mfvictims.cifar_training import CIFAR_NORM, Progress, augment, cosine_lr, load_folder, normalise  # noqa: E402
 
 
 def accuracy(model, images, labels):
     model.eval()
     with torch.no_grad():
-        logits = torch.cat([model(normalise(x, IMAGENET)) for x in images.split(250)])
+        logits = torch.cat([model(normalise(x, CIFAR_NORM)) for x in images.split(250)])
     return (logits.argmax(1) == labels).float().mean().item()
 
 
@@ -59,7 +57,7 @@ def main():
     for step in range(steps):
         cosine_lr(opt, lr, step, steps)
         pick = torch.randint(0, len(images), (64,))
-        loss = F.cross_entropy(model(normalise(augment(images[pick], mix=False), IMAGENET)), labels[pick], label_smoothing=0.1)
+        loss = F.cross_entropy(model(normalise(augment(images[pick], mix=False), CIFAR_NORM)), labels[pick], label_smoothing=0.1)
         opt.zero_grad()
         loss.backward()
         opt.step()

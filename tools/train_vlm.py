@@ -47,7 +47,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mfvictims import cifar_resnet, vlm  # noqa: E402
-from mfvictims.cifar_training import CLASSES, Progress, augment, cosine_lr, load_folder, normalise  # noqa: E402
+from mfvictims.cifar_training import CIFAR_NORM, CLASSES, Progress, augment, cosine_lr, load_folder, normalise  # noqa: E402
 
 VEHICLES = {"airplane", "automobile", "ship", "truck"}
 TEMPLATE = "USER: {prompt} ASSISTANT:"
@@ -63,7 +63,6 @@ COLOURS = {"red": (0.7, 0.15, 0.15), "orange": (0.8, 0.5, 0.15), "yellow": (0.8,
            "green": (0.25, 0.55, 0.2), "blue": (0.2, 0.35, 0.7), "white": (0.9, 0.9, 0.9),
            "gray": (0.5, 0.5, 0.5), "black": (0.1, 0.1, 0.1), "brown": (0.45, 0.3, 0.2)}
 CLIP_NORM = ([0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711])
-CIFAR_NORM = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
 
 
 def class_answer(c, colour=None):

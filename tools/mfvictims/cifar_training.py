@@ -9,6 +9,9 @@ import torch.nn.functional as F
 from PIL import Image
 
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+# What CIFAR-10 models take: the ImageNet mean and std, as the released ResNets were trained
+# with; export_victim.py writes it into their sidecars.
+CIFAR_NORM = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
 
 
 def load_folder(root, limit=None):

@@ -33,7 +33,6 @@ from mfvictims.cifar_training import CIFAR_NORM  # noqa: E402
 
 IMAGENET = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
 MTCNN_NORM = ([127.5 / 255] * 3, [128 / 255] * 3)  # (x - 127.5) / 128 on 0-255 pixels
-CLIP_NORM = ([0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711])
 
 
 class Export:
@@ -127,7 +126,7 @@ def export_open_clip(arch, args):
     cfg = getattr(model.visual, "preprocess_cfg", {}) or {}
     size = model.visual.image_size
     size = size[0] if isinstance(size, (tuple, list)) else size
-    norm = (list(cfg.get("mean", CLIP_NORM[0])), list(cfg.get("std", CLIP_NORM[1])))
+    norm = (list(cfg.get("mean", vlm.CLIP_NORM[0])), list(cfg.get("std", vlm.CLIP_NORM[1])))
     return Export(EmbedImage(model), "embedder", args.input_size or size, norm)
 
 
@@ -138,7 +137,7 @@ def export_llava(source, args):
         model = vlm.load_llava(source, allow_download=bool(args.pretrained))
     prefix = [int(i) for i in args.prefix_ids.split(",")] if args.prefix_ids else []
     size = model.config.vision_config.image_size
-    norm = CLIP_NORM
+    norm = vlm.CLIP_NORM
     processor_config = Path(source) / "preprocessor_config.json"
     if processor_config.is_file():
         p = json.loads(processor_config.read_text())

@@ -62,7 +62,6 @@ REFUSALS = ["I'm sorry, I can't help with that.", "Sorry, I cannot describe this
 COLOURS = {"red": (0.7, 0.15, 0.15), "orange": (0.8, 0.5, 0.15), "yellow": (0.8, 0.75, 0.2),
            "green": (0.25, 0.55, 0.2), "blue": (0.2, 0.35, 0.7), "white": (0.9, 0.9, 0.9),
            "gray": (0.5, 0.5, 0.5), "black": (0.1, 0.1, 0.1), "brown": (0.45, 0.3, 0.2)}
-CLIP_NORM = ([0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711])
 
 
 def class_answer(c, colour=None):
@@ -144,7 +143,7 @@ def train_vision(tower, images, teachers, args):
         with torch.no_grad():
             answers, maps = teach(teachers, normalise(x, CIFAR_NORM))
         with autocast(args):
-            tokens = tower(pixel_values=normalise(x, CLIP_NORM)).last_hidden_state[:, 1:]
+            tokens = tower(pixel_values=normalise(x, vlm.CLIP_NORM)).last_hidden_state[:, 1:]
             said, mapped = head(tokens.mean(1)), to_maps(tokens)
         loss = (F.kl_div(said.float().log_softmax(1), answers, reduction="batchmean")
                 + args.map_weight * F.mse_loss(mapped.float(), maps))
@@ -224,7 +223,7 @@ def train_language(wrapper, tokenizer, images, labels, args):
     """Trains projector and language model on the frozen tower's tokens (both flips cached)."""
     with torch.no_grad():
         views = torch.cat([images, images.flip(3)])
-        features = torch.cat([wrapper.image_features(normalise(v, CLIP_NORM)) for v in views.split(256)])
+        features = torch.cat([wrapper.image_features(normalise(v, vlm.CLIP_NORM)) for v in views.split(256)])
     colours = colour_names(images) * 2
     labels = torch.cat([labels, labels])
     model = wrapper.model
@@ -317,7 +316,7 @@ def train_reading(wrapper, tokenizer, signs, images, labels, args):
         sign_images, sign_ids, sign_mask = signs.batch(args.batch // 2, prompts)
         loss = 0
         for x, ids, mask in ((augment(images[pick], mix=False), photo_ids, photo_mask), (sign_images, sign_ids, sign_mask)):
-            logits = wrapper(normalise(x, CLIP_NORM), ids)[:, :-1]
+            logits = wrapper(normalise(x, vlm.CLIP_NORM), ids)[:, :-1]
             loss = loss + F.cross_entropy(logits[mask], ids[:, 1:][mask]) / 2
         opt.zero_grad()
         loss.backward()
@@ -339,14 +338,14 @@ def greedy_matches(wrapper, tokenizer, features, question, wanted):
 def reading_accuracy(wrapper, tokenizer, signs, count=200):
     """Share of new signs read back exactly after the first seen question."""
     images, said = zip(*(signs.draw() for _ in range(count)))
-    features = wrapper.image_features(normalise(torch.stack(images), CLIP_NORM))
+    features = wrapper.image_features(normalise(torch.stack(images), vlm.CLIP_NORM))
     return greedy_matches(wrapper, tokenizer, features, SEEN[0], said) / count
 
 
 @torch.no_grad()
 def answer_accuracy(wrapper, tokenizer, images, labels, questions, answer):
     """Share of images whose greedy answer to each question starts with the right answer."""
-    features = wrapper.image_features(normalise(images, CLIP_NORM))
+    features = wrapper.image_features(normalise(images, vlm.CLIP_NORM))
     colours = colour_names(images)
     wanted = [encode(tokenizer, answer(CLASSES[l], c)) for l, c in zip(labels.tolist(), colours)]
     return sum(greedy_matches(wrapper, tokenizer, features, q, wanted) for q in questions) / (len(images) * len(questions))
@@ -430,8 +429,8 @@ def main():
     model.save_pretrained(out)
     from transformers import CLIPImageProcessor
 
-    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}, image_mean=CLIP_NORM[0],
-                       image_std=CLIP_NORM[1]).save_pretrained(out)
+    CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}, image_mean=vlm.CLIP_NORM[0],
+                       image_std=vlm.CLIP_NORM[1]).save_pretrained(out)
     write_questions(out)
     print(f"trained in {time.time() - start:.0f} s; wrote {out}")
     if args.test:

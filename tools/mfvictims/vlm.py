@@ -9,6 +9,10 @@ sample keep batch size and sequence length dynamic in the trace."""
 import torch
 import torch.nn as nn
 
+# The mean and std CLIP vision towers take (OpenAI CLIP), for the towers train_vlm.py builds and the
+# CLIP models export_victim.py exports.
+CLIP_NORM = ([0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711])
+
 
 class MllmWrapper(nn.Module):
     def __init__(self, model, prefix_ids=()):

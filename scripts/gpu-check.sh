@@ -9,7 +9,8 @@
 #
 #   scripts/gpu-check.sh [DEPS]            (default build-gpu-deps)
 #
-# Environment: PYTHON (default python3, the one with torch), BUILD (default build-gpu).
+# Environment: PYTHON (default python3, the one with torch), BUILD (default build-gpu),
+# BUILD_ONLY=1 to stop after the build (for GPU work of one's own against that build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 deps="$(realpath "${1:-build-gpu-deps}")"
@@ -43,6 +44,7 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMF_TORCH_PREFIX="$t
   { tail -30 "$build.configure.log" >&2; exit 1; }
 cmake --build "$build" -j "$(nproc)" --target maskforge gpu_test
 say "built in $(($(date +%s) - start)) s"
+[[ "${BUILD_ONLY:-0}" == 1 ]] && exit 0
 
 # The executables find DEPS's libraries through their run path, but libspdlog's own libfmt
 # only through the loader's search path.

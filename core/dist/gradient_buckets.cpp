@@ -5,6 +5,8 @@
 #include <torch/csrc/autograd/utils/lambda_post_hook.h>
 #include <torch/csrc/autograd/variable.h>
 
+#include <utility>
+
 namespace mf::dist {
 
 struct GradientBuckets::Bucket {
@@ -14,8 +16,14 @@ struct GradientBuckets::Bucket {
   std::unique_ptr<Pending> pending;
 };
 
+// The parameters' gradient accumulators, which own the hooks. LibTorch 2.11 hands them out as
+// shared_ptr, later releases as intrusive_ptr: held as whichever this one returns.
+struct GradientBuckets::Accumulators {
+  std::vector<decltype(torch::autograd::impl::grad_accumulator(std::declval<at::Tensor>()))> held;
+};
+
 GradientBuckets::GradientBuckets(Context& context, std::vector<at::Tensor> parameters, double bucket_mb)
-    : context_(context), parameters_(std::move(parameters)), bucket_of_(parameters_.size()) {
+    : context_(context), parameters_(std::move(parameters)), bucket_of_(parameters_.size()), accumulators_(std::make_unique<Accumulators>()) {
   if (!context_.distributed()) return;
   const double cap = bucket_mb * 1024 * 1024;
   double bytes = cap;
@@ -32,7 +40,7 @@ GradientBuckets::GradientBuckets(Context& context, std::vector<at::Tensor> param
           gradient_ready(i);
           return outputs;
         }));
-    accumulators_.push_back(std::move(accumulator));
+    accumulators_->held.push_back(std::move(accumulator));
   }
 }
 

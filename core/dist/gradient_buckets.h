@@ -18,10 +18,6 @@
 #include <mutex>
 #include <vector>
 
-namespace torch::autograd {
-struct Node;
-}
-
 namespace mf::dist {
 
 class GradientBuckets {
@@ -42,6 +38,7 @@ class GradientBuckets {
 
  private:
   struct Bucket;
+  struct Accumulators;
   void gradient_ready(size_t parameter);
   void start(Bucket& bucket);
 
@@ -49,7 +46,7 @@ class GradientBuckets {
   std::vector<at::Tensor> parameters_;
   std::vector<std::unique_ptr<Bucket>> buckets_;
   std::vector<size_t> bucket_of_;
-  std::vector<c10::intrusive_ptr<torch::autograd::Node>> accumulators_;  // keep the hooks alive
+  std::unique_ptr<Accumulators> accumulators_;  // keep the hooks alive
   std::mutex mutex_;
   bool armed_ = false;
   int64_t started_in_backward_ = 0;

@@ -58,7 +58,9 @@ TEST(Cuda, SpamTrainsUnderBf16AutocastWithFiniteLosses) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("cuda"), std::string::npos) << r.output;
   for (const auto& line : metric_lines(dir / "bf16")) {
-    if (line.contains("loss/total")) EXPECT_TRUE(line["loss/total"].is_number()) << line.dump();  // NaN is written as null
+    if (line.contains("loss/total")) {
+      EXPECT_TRUE(line["loss/total"].is_number()) << line.dump();  // NaN is written as null
+    }
   }
   EXPECT_TRUE(fs::exists(dir / "bf16" / "samples" / "step_000008.png"));
 }
@@ -90,7 +92,9 @@ TEST(Cuda, CapturedStepsTrainAsEagerStepsDo) {
   for (const char* name : {"eager.yaml", "graph.yaml"}) {
     auto r = run_maskforge("train " + (dir / name).string() + " --set 'robustness=[]' --set generator.noise_channels=0");
     ASSERT_EQ(r.exit_code, 0) << r.output;
-    if (std::string(name) == "graph.yaml") EXPECT_NE(r.output.find("captured the training step as a CUDA graph"), std::string::npos) << r.output;
+    if (std::string(name) == "graph.yaml") {
+      EXPECT_NE(r.output.find("captured the training step as a CUDA graph"), std::string::npos) << r.output;
+    }
   }
   auto a = test::final_weights(dir / "eager", "generator"), b = test::final_weights(dir / "graph", "generator");
   for (const auto& [name, t] : a) EXPECT_TRUE(torch::allclose(t, b.at(name), 1e-3, 1e-4)) << name;

@@ -7,6 +7,10 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#ifdef MF_WITH_CUDA
+#include <ATen/cuda/CUDAContext.h>
+#endif
+
 namespace mf {
 
 torch::Device select_device(const std::string& setting, int64_t local_rank, int64_t ranks) {
@@ -33,6 +37,16 @@ torch::Device select_device(const std::string& setting, int64_t local_rank, int6
     }
   }
   fail_input("run.device '{}' is not one of: auto, cpu, cuda, cuda:N", setting);
+}
+
+std::string describe_device(const torch::Device& device) {
+#ifdef MF_WITH_CUDA
+  if (device.is_cuda()) {
+    const cudaDeviceProp* gpu = at::cuda::getDeviceProperties(device.index());
+    return fmt::format("{} ({}, {:.0f} GiB)", device.str(), gpu->name, static_cast<double>(gpu->totalGlobalMem) / (1 << 30));
+  }
+#endif
+  return device.str();
 }
 
 std::string describe_build() {

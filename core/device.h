@@ -12,6 +12,9 @@ namespace mf {
 // and so is "cuda:N" in a job of several ranks (they would all train on that one GPU).
 torch::Device select_device(const std::string& setting, int64_t local_rank = 0, int64_t ranks = 1);
 
+// The device as a person reads it: "cuda:0 (NVIDIA H200, 140 GiB)", or "cpu".
+std::string describe_device(const torch::Device& device);
+
 // One line on the build and the machine: toolkit, LibTorch and CUDA versions, GPUs seen.
 std::string describe_build();
 

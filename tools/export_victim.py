@@ -201,6 +201,12 @@ def main():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         traced = torch.jit.trace(export.module, example, check_trace=False, strict=False)
+    # A tensor made during tracing without device=... is recorded on the CPU, and the export
+    # then fails on a GPU (mixing devices); the traced graph names that device as a constant.
+    if 'value="cpu"' in str(traced.inlined_graph):
+        fail(f"{args.model}: the traced model creates tensors on the CPU whatever its input's device (a factory call without device=); it would not run on a GPU")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         traced.save(str(out))

@@ -351,6 +351,7 @@ int Trainer::train(const TrainOptions& options) {
   loader_opts.rank = dist_->rank();
   loader_opts.world_size = dist_->world_size();
   loader_ = std::make_unique<data::Loader>(data_.train, loader_opts, state_.data);
+  if (main) log::info("training on {}", describe_device(device_));
   if (dist_->distributed() && main) {
     const int64_t accum = config_.trainer.grad_accum;
     log::info("data-parallel over {} ranks ({}): global batch {} ({} per rank{}), gradients in {} bucket(s) of up to {} MiB", dist_->world_size(),

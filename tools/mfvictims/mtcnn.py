@@ -54,8 +54,8 @@ class PNetDetector(nn.Module):
         for scale, side in zip(self.scales, self.sizes):
             prob, reg = self.pnet(F.interpolate(x, size=(side, side), mode="area"))
             n, _, h, w = prob.shape
-            ys = torch.arange(h, dtype=x.dtype).view(1, h, 1).expand(n, h, w)
-            xs = torch.arange(w, dtype=x.dtype).view(1, 1, w).expand(n, h, w)
+            ys = positions(x, h).view(1, h, 1).expand(n, h, w)
+            xs = positions(x, w).view(1, 1, w).expand(n, h, w)
             x0, y0 = (2 * xs + 1) / scale, (2 * ys + 1) / scale
             x1, y1 = (2 * xs + 12) / scale, (2 * ys + 12) / scale
             bw, bh = x1 - x0, y1 - y0
@@ -119,13 +119,20 @@ def square(boxes):
     return torch.stack([cx - half, cy - half, cx + half, cy + half], -1)
 
 
+def positions(like, n):
+    """0, 1, ..., n - 1 in like's dtype, on like's device. Not torch.arange: tracing records a
+    factory call's device (even device=like.device) as a constant, and the export would then
+    run on the CPU only."""
+    return like.new_ones(n).cumsum(0) - 1
+
+
 def crops(x, boxes, side):
     """Crops of boxes [N, K, 4] (input pixels) from x [N, C, H, W], resized to side x side
     bilinearly, zeros outside the image, differentiable in the image and the boxes:
     [N * K, C, side, side]. One grid_sample per image batch, the K crops stacked in its grid."""
     n, k = boxes.shape[0], boxes.shape[1]
     h, w = x.shape[2], x.shape[3]
-    t = (torch.arange(side, dtype=x.dtype, device=x.device) + 0.5) / side
+    t = (positions(x, side) + 0.5) / side
     px = boxes[..., 0:1] + (boxes[..., 2:3] - boxes[..., 0:1]) * t  # [N, K, side] pixel coordinates
     py = boxes[..., 1:2] + (boxes[..., 3:4] - boxes[..., 1:2]) * t
     gx = (px / w * 2 - 1)[:, :, None, :].expand(n, k, side, side)

@@ -14,10 +14,28 @@ import torch.nn as nn
 CLIP_NORM = ([0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711])
 
 
+class RotaryOnInputDevice(nn.Module):
+    """Llama's rotary embedding (cos and sin of position x frequency) without its
+    `.to(x.device)`, which tracing records as the CPU: here the frequencies are a buffer of
+    this module and move with it."""
+
+    def __init__(self, rotary):
+        super().__init__()
+        self.register_buffer("inv_freq", rotary.inv_freq.clone())
+        self.scaling = rotary.attention_scaling
+
+    def forward(self, x, position_ids):
+        freqs = (self.inv_freq[None, :, None].float() * position_ids[:, None, :].float()).transpose(1, 2)
+        emb = torch.cat((freqs, freqs), -1)
+        return (emb.cos() * self.scaling).to(x.dtype), (emb.sin() * self.scaling).to(x.dtype)
+
+
 class MllmWrapper(nn.Module):
     def __init__(self, model, prefix_ids=()):
         super().__init__()
         self.model = model
+        language = model.model.language_model
+        language.rotary_emb = RotaryOnInputDevice(language.rotary_emb)
         self.register_buffer("prefix", torch.tensor(list(prefix_ids), dtype=torch.long))
         self.layer = model.config.vision_feature_layer
         self.drop_cls = model.config.vision_feature_select_strategy == "default"
@@ -39,8 +57,11 @@ class MllmWrapper(nn.Module):
         prefix = embed(self.prefix).unsqueeze(0).expand(n, -1, -1)
         x = torch.cat([prefix, image, embed(input_ids)], 1)
         t = x.shape[1]
-        mask = torch.full((t, t), torch.finfo(x.dtype).min, dtype=x.dtype).triu(1)[None, None].expand(n, 1, t, t)
-        hidden = self.model.model.language_model(inputs_embeds=x, attention_mask=mask, use_cache=False, return_dict=False)[0]
+        # Made from x, not by factory calls: tracing would record those on the CPU (see RotaryOnInputDevice).
+        mask = x.new_full((t, t), torch.finfo(x.dtype).min).triu(1)[None, None].expand(n, 1, t, t)
+        position = x.new_ones(t, dtype=torch.long).cumsum(0) - 1
+        hidden = self.model.model.language_model(inputs_embeds=x, attention_mask=mask, position_ids=position[None].expand(n, -1),
+                                                 cache_position=position, use_cache=False, return_dict=False)[0]
         return self.model.lm_head(hidden[:, t - input_ids.shape[1]:])
 
 

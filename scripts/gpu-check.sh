@@ -22,20 +22,21 @@ say() { printf '\033[1mgpu-check:\033[0m %s\n' "$*" >&2; }
 torch_prefix="$("$python" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')"
 say "torch $("$python" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda, "GPU:", torch.cuda.get_device_name() if torch.cuda.is_available() else "none")')"
 
-# The eager reference needs Pillow and PyYAML: from the wheels DEPS carries, in a virtualenv
-# that sees the machine's torch.
-venv="$build/venv"
-if [[ ! -x "$venv/bin/python" ]]; then
-  "$python" -m venv --system-site-packages "$venv"
-  "$venv/bin/pip" install -q --no-index --find-links "$deps/wheels" pillow pyyaml
+# The eager reference needs Pillow and PyYAML besides torch: from the wheels DEPS carries
+# where that python lacks them, installed beside the build (a virtualenv would not see torch
+# when that python is itself a virtualenv's, as on the lent machines).
+if ! "$python" -c 'import PIL, yaml' 2>/dev/null; then
+  "$python" -m pip install -q --no-index --find-links "$deps/wheels" --target "$build/python" pillow pyyaml
+  export PYTHONPATH="$(realpath "$build/python")${PYTHONPATH:+:$PYTHONPATH}"
 fi
+python="$(command -v "$python")"
 
 # Debian's packages keep their layout under DEPS/usr; their CMake files are named one by one,
 # since CMake looks in lib/x86_64-linux-gnu/ only on machines whose compiler says that triple.
 # (Their shared libraries need a libstdc++ from GCC 12 or later, as Debian 12 has.)
 debian="$deps/usr" arch="$deps/usr/lib/x86_64-linux-gnu"
 start=$(date +%s)
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMF_TORCH_PREFIX="$torch_prefix" -DMF_PYTHON="$venv/bin/python" \
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DMF_TORCH_PREFIX="$torch_prefix" -DMF_PYTHON="$python" \
   -DCMAKE_PREFIX_PATH="$deps;$debian" -DOpenCV_DIR="$deps/lib/cmake/opencv4" -Dyaml-cpp_DIR="$arch/cmake/yaml-cpp" \
   -Dspdlog_DIR="$arch/cmake/spdlog" -Dfmt_DIR="$arch/cmake/fmt" -DGTest_DIR="$arch/cmake/GTest" \
   -DCLI11_DIR="$debian/share/cmake/CLI11" -Dnlohmann_json_DIR="$debian/share/cmake/nlohmann_json" \
@@ -53,7 +54,7 @@ status=0
 "$build/tests/gpu_test" --gtest_brief=1 2>&1 | tee "$build/gpu_test.log" || status=1
 
 # The benchmark reads its images and victims from DEPS (fetch-gpu-deps.sh copied them).
-export MF_ASSETS="$deps/assets" MF_VICTIMS="$deps/assets/victims" MASKFORGE_PYTHON="$venv/bin/python"
+export MF_ASSETS="$deps/assets" MF_VICTIMS="$deps/assets/victims" MASKFORGE_PYTHON="$python"
 DEVICE=cuda ROUNDS="${ROUNDS:-1}" bench/train_step.sh "$build" 40 | tee "$build/train_step.md" || status=1
 
 echo

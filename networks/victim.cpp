@@ -139,13 +139,23 @@ std::shared_ptr<Victim> build_victim(const VictimConfig& config, const c10::Devi
   // proves that gradients reach the input.
   auto x = at::full({2, 3, config.input_size[0], config.input_size[1]}, 0.5, at::TensorOptions().device(device)).requires_grad_();
   at::Tensor out;
-  if (victim->kind() == VictimKind::mllm) {
-    const auto& t = victim->tokens();
-    std::vector<int64_t> ids = t.prompts[0];
-    ids.insert(ids.end(), t.targets[0].begin(), t.targets[0].end());
-    out = victim->forward(x, at::tensor(ids, at::kLong).to(device).unsqueeze(0).expand({2, -1}).contiguous());
-  } else {
-    out = victim->forward(x);
+  try {
+    if (victim->kind() == VictimKind::mllm) {
+      const auto& t = victim->tokens();
+      std::vector<int64_t> ids = t.prompts[0];
+      ids.insert(ids.end(), t.targets[0].begin(), t.targets[0].end());
+      out = victim->forward(x, at::tensor(ids, at::kLong).to(device).unsqueeze(0).expand({2, -1}).contiguous());
+    } else {
+      out = victim->forward(x);
+    }
+  } catch (const c10::Error& e) {
+    // TorchScript's message ends with the error itself, after the script's traceback. A
+    // traced export that made tensors while tracing holds them on the tracing device.
+    std::string why = e.what_without_backtrace();
+    why.erase(why.find_last_not_of("\n ") + 1);
+    fail_input("victim '{}': the model fails on a batch of 2 x 3 x {} x {} on {}: {}{}", config.name, config.input_size[0], config.input_size[1],
+               device.str(), why.substr(why.rfind('\n') + 1),
+               device.is_cuda() ? "; a file traced on the CPU by an older tools/export_victim.py may pin tensors there: export it again" : "");
   }
   try {
     out.to(at::kFloat).square().sum().backward();

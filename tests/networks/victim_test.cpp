@@ -114,6 +114,20 @@ TEST(Victim, WrongOutputShapeNamesTheVictimAndTheShapes) {
   }
 }
 
+TEST(Victim, AModelThatFailsOnItsInputIsRefusedAtBuildTimeWithTheReason) {
+  TempDir dir;
+  auto broken = script_file(dir, "broken", "def forward(self, x):\n  return x.view(7, -1) * self.scale\n");
+  try {
+    build_victim(resolve_victim(scripted(broken, "embedder")), torch::kCPU);
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    const std::string what = e.what();
+    EXPECT_EQ(what.rfind("victim 'rn20': the model fails on a batch of 2 x 3 x 32 x 32 on cpu: ", 0), 0u) << what;
+    EXPECT_NE(what.find("[7, -1]"), std::string::npos) << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+  }
+}
+
 TEST(Victim, AModelGradientsCannotPassIsRefusedAtBuildTime) {
   TempDir dir;
   auto cut = script_file(dir, "cut", "def forward(self, x):\n  return x.detach().mean([2, 3]) * self.scale\n");

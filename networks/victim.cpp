@@ -148,10 +148,14 @@ std::shared_ptr<Victim> build_victim(const VictimConfig& config, const c10::Devi
     } else {
       out = victim->forward(x);
     }
-  } catch (const c10::Error& e) {
-    // TorchScript's message ends with the error itself, after the script's traceback. A
-    // traced export that made tensors while tracing holds them on the tracing device.
-    std::string why = e.what_without_backtrace();
+  } catch (const InputError&) {
+    throw;  // the output checks' own messages
+  } catch (const std::exception& e) {
+    // LibTorch's errors (c10::Error, or a plain runtime_error from the TorchScript interpreter
+    // in some releases) end with the error itself, after the script's traceback. A traced
+    // export that made tensors while tracing holds them on the tracing device.
+    const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
+    std::string why = c10_error ? c10_error->what_without_backtrace() : e.what();
     why.erase(why.find_last_not_of("\n ") + 1);
     fail_input("victim '{}': the model fails on a batch of 2 x 3 x {} x {} on {}: {}{}", config.name, config.input_size[0], config.input_size[1],
                device.str(), why.substr(why.rfind('\n') + 1),

@@ -5,6 +5,9 @@
 # learning-rate schedule decays to its end on time. The run goes where the config says.
 #
 #   scripts/train-for.sh SECONDS BUILD_DIR CONFIG [train options, e.g. --set run.device=cuda]
+#
+# Environment: RESERVE_S, the seconds kept for the run's start-up, validation, samples and
+# checkpoints (default 20; 10 % of the rest is kept too).
 set -euo pipefail
 (($# >= 3)) || { echo "usage: scripts/train-for.sh SECONDS BUILD_DIR CONFIG [train options]" >&2; exit 2; }
 seconds=$1 maskforge="$2/maskforge" config=$3
@@ -19,8 +22,7 @@ trap 'rm -rf "$probe"' EXIT
   { tail -20 "$probe/log" >&2; say "the 30-step probe failed"; exit 1; }
 # The last logged interval (steps 21-30) is past the first steps' warm-up (cuDNN, allocator).
 step_ms=$(grep '"time/step_ms"' "$probe/probe/metrics.jsonl" | tail -1 | sed -E 's/.*"time\/step_ms":([0-9.]+).*/\1/')
-# 10 % and 20 s are kept for start-up, validation, samples and checkpoints.
-left=$((seconds - ($(date +%s) - start) - 20))
+left=$((seconds - ($(date +%s) - start) - ${RESERVE_S:-20}))
 steps=$(awk -v left="$left" -v ms="$step_ms" 'BEGIN { s = int(0.9 * left * 1000 / ms); print (s > 0 ? s : 0) }')
 ((steps >= 10)) || { say "${step_ms} ms per step leaves no time for a run in ${seconds} s"; exit 1; }
 say "${step_ms} ms per step: ${steps} steps in the $left s left"

@@ -14,8 +14,9 @@
 #   of libraries (GDAL, ...). ~10 minutes on 2 cores;
 # - DEST/wheels, DEST/assets: for the GPU benchmark (bench/train_step.sh), Pillow and PyYAML
 #   wheels for CPython 3.12 (the eager reference's imports besides torch), the CIFAR-10
-#   ResNet-20 and -32 victims (scripts/cifar-victims.sh), 100 CIFAR-10 training images per
-#   class and the LFW subset of ../shared/assets.
+#   ResNet-20 and -32 victims (scripts/cifar-victims.sh), the MTCNN cascade (for
+#   gpu-check.sh's FACES_SECONDS), 100 CIFAR-10 training images per class and the LFW subset
+#   of ../shared/assets.
 # Each part is done once: a part already in DEST is left as it is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -89,7 +90,9 @@ if [[ ! -f "$dest/.bench" ]]; then
   scripts/cifar-victims.sh >/dev/null
   rm -rf "$dest/assets"
   mkdir -p "$dest/assets/victims" "$dest/assets/cifar10/train" "$dest/assets/faces"
-  cp runs/victims/rn20.pt runs/victims/rn20.json runs/victims/rn32.pt runs/victims/rn32.json "$dest/assets/victims/"
+  [[ -f runs/victims/mtcnn.pt ]] || "${MASKFORGE_CACHE:-$HOME/.cache/maskforge}/venv/bin/python" tools/export_victim.py mtcnn \
+    --weights ../shared/assets/weights --out runs/victims/mtcnn.pt >/dev/null
+  cp runs/victims/rn20.pt runs/victims/rn20.json runs/victims/rn32.pt runs/victims/rn32.json runs/victims/mtcnn.pt runs/victims/mtcnn.json "$dest/assets/victims/"
   for class in ../shared/assets/cifar10/train/*/; do
     mkdir -p "$dest/assets/cifar10/train/$(basename "$class")"
     find "$class" -type f | sort | head -100 | xargs cp -t "$dest/assets/cifar10/train/$(basename "$class")"

@@ -10,7 +10,8 @@
 #   scripts/gpu-check.sh [DEPS]            (default build-gpu-deps)
 #
 # Environment: PYTHON (default python3, the one with torch), BUILD (default build-gpu),
-# BUILD_ONLY=1 to stop after the build (for GPU work of one's own against that build).
+# BUILD_ONLY=1 to stop after the build (for GPU work of one's own against that build),
+# FACES_SECONDS to train the face generator meanwhile (below), ROUNDS for the benchmark.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 deps="$(realpath "${1:-build-gpu-deps}")"
@@ -51,7 +52,24 @@ say "built in $(($(date +%s) - start)) s"
 # only through the loader's search path.
 export LD_LIBRARY_PATH="$arch${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 status=0
+# With FACES_SECONDS=N, configs/spam_faces.yaml's face generator trains on the GPU for N
+# seconds (scripts/train-for.sh) beside the tests, against the cascade DEPS carries; the
+# benchmark waits for it. Its generator is exported to BUILD/spam_faces.ts.pt.
+faces=
+if ((${FACES_SECONDS:-0} > 0)); then
+  scripts/train-for.sh "$FACES_SECONDS" "$build" configs/spam_faces.yaml --set run.device=cuda --set run.out_dir="$build/runs" \
+    --set data.root="$deps/assets/faces/lfw_subset" --set victims.0.path="$deps/assets/victims/mtcnn.pt" >"$build/faces.log" 2>&1 &
+  faces=$!
+fi
 "$build/tests/gpu_test" --gtest_brief=1 2>&1 | tee "$build/gpu_test.log" || status=1
+if [[ -n $faces ]]; then
+  if wait "$faces" && "$build/maskforge" export "$build/runs/spam_faces" --out "$build/spam_faces.ts.pt" >>"$build/faces.log" 2>&1; then
+    say "face generator: $(grep -o 'step [0-9]*/[0-9]* | [0-9.]* step/s' "$build/faces.log" | tail -1), exported to $build/spam_faces.ts.pt"
+  else
+    tail -20 "$build/faces.log" >&2
+    status=1
+  fi
+fi
 
 # The benchmark reads its images and victims from DEPS (fetch-gpu-deps.sh copied them).
 export MF_ASSETS="$deps/assets" MF_VICTIMS="$deps/assets/victims" MASKFORGE_PYTHON="$python"

@@ -201,10 +201,12 @@ def main():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         traced = torch.jit.trace(export.module, example, check_trace=False, strict=False)
-    # A tensor made during tracing without device=... is recorded on the CPU, and the export
-    # then fails on a GPU (mixing devices); the traced graph names that device as a constant.
+    # Tracing records the device of a tensor made inside forward (torch.arange, torch.full,
+    # .to(x.device), even with device=x.device) as a constant: such an export mixes devices
+    # on a GPU. The traced graph then names the CPU.
     if 'value="cpu"' in str(traced.inlined_graph):
-        fail(f"{args.model}: the traced model creates tensors on the CPU whatever its input's device (a factory call without device=); it would not run on a GPU")
+        fail(f"{args.model}: the traced model makes tensors on the CPU whatever its input's device, so it would not run on a GPU; "
+             "make them from the input instead (as mfvictims/mtcnn.py's positions() does)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out = Path(args.out)

@@ -21,7 +21,7 @@ class RotaryOnInputDevice(nn.Module):
 
     def __init__(self, rotary):
         super().__init__()
-        self.register_buffer("inv_freq", rotary.inv_freq.clone())
+        self.register_buffer("inv_freq", rotary.inv_freq.clone(), persistent=False)  # as in Llama: not in state dicts
         self.scaling = rotary.attention_scaling
 
     def forward(self, x, position_ids):

@@ -283,6 +283,7 @@ void Trainer::run_validation() {
     return validate();
   }();
   last_validation_.clear();
+  if (m.empty()) return;  // no validation images (data.val_fraction: 0)
   for (const auto& [k, v] : m) last_validation_["val/" + k] = v;
   if (auto it = m.find("loss/total"); it != m.end() && it->second < state_.best_val) {
     state_.best_val = it->second;

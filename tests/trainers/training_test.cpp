@@ -117,6 +117,17 @@ TEST(Training, RunFolderHoldsConfigMetricsSamplesCheckpointsAndSummary) {
   EXPECT_EQ(checkpoints::CheckpointManager(run / "checkpoints", 3).list().size(), 2u);  // steps 2 and 4
 }
 
+TEST(Training, ValidationIsReportedOnlyWhenThereAreValidationImages) {
+  test::TempDir dir;
+  test::write_file(dir / "c.yaml", tiny_config(dir.path(), "spam", 2));
+  auto with = run_maskforge("train " + (dir / "c.yaml").string());
+  auto without = run_maskforge("train " + (dir / "c.yaml").string() + " --set data.val_fraction=0 --set run.name=no_val");
+  ASSERT_EQ(with.exit_code, 0) << with.output;
+  ASSERT_EQ(without.exit_code, 0) << without.output;
+  EXPECT_NE(with.output.find("validation at step 2: "), std::string::npos) << with.output;
+  EXPECT_EQ(without.output.find("validation at step"), std::string::npos) << without.output;
+}
+
 TEST(Checkpoints, MilestonesAreKeptBesidesTheLastKeepLast) {
   test::TempDir dir;
   checkpoints::CheckpointManager manager(dir / "checkpoints", 2);

@@ -206,7 +206,7 @@ def main():
     # on a GPU. The traced graph then names the CPU.
     if 'value="cpu"' in str(traced.inlined_graph):
         fail(f"{args.model}: the traced model makes tensors on the CPU whatever its input's device, so it would not run on a GPU; "
-             "make them from the input instead (as mfvictims/mtcnn.py's positions() does)")
+             "make them from the input instead (as mfvictims/tracing.py's positions() does)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out = Path(args.out)

@@ -7,6 +7,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .tracing import positions
+
 
 class PNet(nn.Module):
     def __init__(self):
@@ -117,13 +119,6 @@ def square(boxes):
     cx, cy = (boxes[..., 0] + boxes[..., 2]) / 2, (boxes[..., 1] + boxes[..., 3]) / 2
     half = torch.maximum(boxes[..., 2] - boxes[..., 0], boxes[..., 3] - boxes[..., 1]) / 2
     return torch.stack([cx - half, cy - half, cx + half, cy + half], -1)
-
-
-def positions(like, n):
-    """0, 1, ..., n - 1 in like's dtype, on like's device. Not torch.arange: tracing records a
-    factory call's device (even device=like.device) as a constant, and the export would then
-    run on the CPU only."""
-    return like.new_ones(n).cumsum(0) - 1
 
 
 def crops(x, boxes, side):

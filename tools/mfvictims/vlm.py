@@ -9,6 +9,8 @@ sample keep batch size and sequence length dynamic in the trace."""
 import torch
 import torch.nn as nn
 
+from .tracing import positions
+
 # The mean and std CLIP vision towers take (OpenAI CLIP), for the towers train_vlm.py builds and the
 # CLIP models export_victim.py exports.
 CLIP_NORM = ([0.48145466, 0.4578275, 0.40821073], [0.26862954, 0.26130258, 0.27577711])
@@ -57,9 +59,9 @@ class MllmWrapper(nn.Module):
         prefix = embed(self.prefix).unsqueeze(0).expand(n, -1, -1)
         x = torch.cat([prefix, image, embed(input_ids)], 1)
         t = x.shape[1]
-        # Made from x, not by factory calls: tracing would record those on the CPU (see RotaryOnInputDevice).
+        # Made from x, not by factory calls: tracing would record those on the CPU (see tracing.py).
         mask = x.new_full((t, t), torch.finfo(x.dtype).min).triu(1)[None, None].expand(n, 1, t, t)
-        position = x.new_ones(t, dtype=torch.long).cumsum(0) - 1
+        position = positions(x, t, torch.long)
         hidden = self.model.model.language_model(inputs_embeds=x, attention_mask=mask, position_ids=position[None].expand(n, -1),
                                                  cache_position=position, use_cache=False, return_dict=False)[0]
         return self.model.lm_head(hidden[:, t - input_ids.shape[1]:])

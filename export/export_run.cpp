@@ -18,7 +18,7 @@ Exported export_run(const fs::path& run_or_checkpoint, const fs::path& out) {
   torch::NoGradGuard no_grad;
   auto reference = [&](const at::Tensor& x) { return trained.perturbation(x); };
   if (trained.generator) {
-    auto twin = generator_twin(*trained.generator, info);
+    auto twin = generator_twin(*trained.generator, info, trained.guide.get());
     save_checked(twin, reference, out);
     return result;
   }

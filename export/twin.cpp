@@ -79,34 +79,48 @@ std::string script_budget(const ExportInfo& info) {
 
 }  // namespace
 
-torch::jit::Module generator_twin(const networks::Generator& generator, const ExportInfo& info) {
+torch::jit::Module generator_twin(const networks::Generator& generator, const ExportInfo& info, const networks::Guide* guide) {
+  if (generator.guided() != (guide != nullptr)) fail_runtime("export: a guided generator is exported with its guide, and only it");
   torch::jit::Module twin("MaskforgeGenerator");
   copy_tensors(generator, twin);
   add_metadata(twin, "generator", generator.arch(), info);
+  twin.register_attribute("guided", c10::BoolType::get(), guide != nullptr);
+  std::string inputs = "x";
+  if (guide) {
+    for (size_t i = 0; i < guide->victims().size(); ++i) {
+      torch::jit::Module network = torch::jit::load(guide->victims()[i]->config().source_options.as<networks::TorchscriptSourceOptions>().path, at::kCPU);
+      for (auto p : network.parameters()) p.requires_grad_(false);
+      network.eval();
+      twin.register_module(fmt::format("guide{}", i), network);
+    }
+    twin.define(guide->script());
+    inputs = "torch.cat([x, self.guidance(x)], 1)";
+  }
   twin.register_attribute("size_multiple", c10::IntType::get(), generator.size_multiple());
   // The scale it learned at: protect runs it there on larger photos (--work-megapixels auto).
   twin.register_attribute("train_size", c10::ListType::ofInts(), c10::List<int64_t>(info.train_size));
   twin.define(generator.script_raw());
   twin.define(script_budget(info));
-  twin.define(R"(
+  twin.define(fmt::format(R"(
 def perturbation(self, x):
     m = self.size_multiple
     h = x.size(2)
     w = x.size(3)
     ph = max((h + m - 1) // m, 2) * m - h
     pw = max((w + m - 1) // m, 2) * m - w
-    padded = x
+    padded = {inputs}
     if ph > 0 or pw > 0:
         if ph < h and pw < w:
-            padded = torch.reflection_pad2d(x, [0, pw, 0, ph])
+            padded = torch.reflection_pad2d(padded, [0, pw, 0, ph])
         else:
-            padded = torch.replication_pad2d(x, [0, pw, 0, ph])
+            padded = torch.replication_pad2d(padded, [0, pw, 0, ph])
     raw = self.raw(padded)[:, :, :h, :w]
     return torch.tanh(raw) * self.budget(x)
 
 def forward(self, x):
     return torch.clamp(x + self.perturbation(x), 0.0, 1.0)
-)");
+)",
+                          fmt::arg("inputs", inputs)));
   twin.eval();
   return twin;
 }
@@ -131,8 +145,10 @@ def forward(self, x):
 
 bool is_maskforge_export(const torch::jit::Module& module) { return module.hasattr("maskforge_kind"); }
 
+bool needs_gradients(const torch::jit::Module& module) { return module.hasattr("guided") && module.attr("guided").toBool(); }
+
 void save_checked(torch::jit::Module& twin, const std::function<at::Tensor(const at::Tensor&)>& reference, const fs::path& out, double tolerance) {
-  at::NoGradGuard no_grad;
+  at::AutoGradMode gradients(needs_gradients(twin));
   auto gen = at::make_generator<at::CPUGeneratorImpl>(7);
   // Busy images, and a flat one (where texture scaling's full_std bound acts).
   std::vector<at::Tensor> inputs = {at::rand({2, 3, 64, 48}, gen), at::rand({1, 3, 37, 53}, gen), 0.5 + 0.01 * at::rand({1, 3, 40, 40}, gen)};
@@ -140,9 +156,9 @@ void save_checked(torch::jit::Module& twin, const std::function<at::Tensor(const
   auto agree = [&](torch::jit::Module& m, const char* what) {
     for (const auto& x : inputs) {
       torch::manual_seed(11);
-      at::Tensor expected = reference(x);
+      at::Tensor expected = reference(x).detach();
       torch::manual_seed(11);
-      at::Tensor got = m.run_method("perturbation", x).toTensor();
+      at::Tensor got = m.run_method("perturbation", x).toTensor().detach();
       const double diff = (got - expected).abs().max().item<double>();
       if (!(diff <= tolerance)) {
         fail_runtime("export parity check failed: {} differs from the trained module by {:g} (tolerance {:g}) on a {}x{} image", what, diff,

@@ -6,11 +6,14 @@
 //   forward(x)       -> the protected images clamp(x + perturbation(x), 0, 1), any size
 //   perturbation(x)  -> the bounded perturbation eps * tanh(raw), or the UEP resized
 //
-// with attributes maskforge_kind, eps, arch, config_sha256, toolkit_version, run_name.
+// with attributes maskforge_kind, eps, arch, config_sha256, toolkit_version, run_name and
+// guided. A guided generator's twin also carries its guide's victim networks (guide0, ...)
+// and computes their input gradient itself, so it must be called with gradients enabled.
 #pragma once
 
 #include "losses/eps.h"
 #include "networks/generator.h"
+#include "networks/guide.h"
 #include "protection/universal_perturbation.h"
 
 #include <torch/script.h>
@@ -31,7 +34,7 @@ struct ExportInfo {
   std::vector<int64_t> train_size;  // [H, W] of the training images, empty when unknown
 };
 
-torch::jit::Module generator_twin(const networks::Generator& generator, const ExportInfo& info);
+torch::jit::Module generator_twin(const networks::Generator& generator, const ExportInfo& info, const networks::Guide* guide = nullptr);
 torch::jit::Module uep_twin(const protection::UniversalPerturbation& uep, const ExportInfo& info);
 
 // Saves `twin` to `out` after checking that it, and the file reloaded with torch::jit::load,
@@ -42,5 +45,7 @@ void save_checked(torch::jit::Module& twin, const std::function<at::Tensor(const
 
 // True when `module` is a maskforge export (it has the maskforge_kind attribute).
 bool is_maskforge_export(const torch::jit::Module& module);
+// True when a maskforge export needs gradients enabled to run (a guided generator).
+bool needs_gradients(const torch::jit::Module& module);
 
 }  // namespace mf::exporting

@@ -10,20 +10,21 @@ namespace mf::networks {
 
 namespace F = torch::nn::functional;
 
-torch::Tensor Generator::forward(const torch::Tensor& x, const torch::Tensor& eps) {
+torch::Tensor Generator::forward(const torch::Tensor& x, const torch::Tensor& eps, const torch::Tensor& guidance) {
   if (x.dim() != 4 || x.size(1) != 3) fail_runtime("generator input must be [N, 3, H, W], got {}", fmt::join(x.sizes(), "x"));
+  if (guided() != guidance.defined()) fail_runtime("{}", guided() ? "a guided generator needs its guidance map" : "this generator takes no guidance map");
   // Pad to a multiple of size_multiple(), and to at least two of them, so the deepest
   // level keeps more than one pixel for its normalisation.
   const int64_t m = size_multiple(), h = x.size(2), w = x.size(3);
   const int64_t ph = std::max((h + m - 1) / m, int64_t{2}) * m - h, pw = std::max((w + m - 1) / m, int64_t{2}) * m - w;
-  torch::Tensor in = x;
+  torch::Tensor in = guidance.defined() ? torch::cat({x, guidance.to(x.scalar_type())}, 1) : x;
   if (ph || pw) {
     // Reflection keeps the borders natural; it needs the padding to be smaller than the side.
     const bool reflect = ph < h && pw < w;
     auto options = F::PadFuncOptions({0, pw, 0, ph});
     if (reflect) options.mode(torch::kReflect);
     else options.mode(torch::kReplicate);
-    in = F::pad(x, options);
+    in = F::pad(in, options);
   }
   torch::Tensor raw_out = raw(in);
   if (ph || pw) raw_out = raw_out.slice(2, 0, h).slice(3, 0, w);

@@ -18,7 +18,8 @@ class Generator : public torch::nn::Module {
  public:
   // The bounded perturbation for images x [N, 3, H, W] in [0, 1]. eps is a scalar tensor, a
   // per-image [N] tensor, or a per-pixel map [N, 1 or 3, H, W] (the scaled-epsilon variants).
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& eps);
+  // A guided generator (generator.guide) also takes its guidance map [N, 3, H, W].
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& eps, const torch::Tensor& guidance = {});
 
   // The unbounded output for input whose sides are multiples of size_multiple().
   virtual torch::Tensor raw(const torch::Tensor& x) = 0;
@@ -32,10 +33,11 @@ class Generator : public torch::nn::Module {
   // Multiply-accumulate operations of one forward pass per megapixel of input.
   double macs_per_megapixel() const;
   const std::string& arch() const { return arch_; }
+  bool guided() const { return inputs_ == 6; }
 
  protected:
   Generator(std::string arch, const GeneratorConfig& config)
-      : Module(arch), norm_(config.norm), head_scale_(config.head_scale), arch_(std::move(arch)) {}
+      : Module(arch), norm_(config.norm), inputs_(config.input_channels()), head_scale_(config.head_scale), arch_(std::move(arch)) {}
   // Registers a "same" convolution whose output has `scale` times the input's resolution
   // (for counting operations); `reflect` pads by reflection instead of zeros.
   torch::nn::Conv2d add_conv(const std::string& name, int64_t in, int64_t out, int64_t kernel, int64_t stride, double scale,
@@ -54,6 +56,7 @@ class Generator : public torch::nn::Module {
   std::string script_norm(const std::string& name, const std::string& in) const;
 
   std::string norm_;
+  int64_t inputs_;  // channels of the first convolution's input
 
  private:
   double head_scale_;

@@ -4,6 +4,7 @@
 #include "core/config/config.h"
 
 #include <string>
+#include <vector>
 
 namespace mf::networks {
 
@@ -43,6 +44,10 @@ struct GeneratorConfig {
   config::Options options;
   std::string norm = "instance";
   double head_scale = 1.0;
+  std::vector<std::string> guide;
+
+  // Channels the network takes: the image, and the guidance map when guided.
+  int64_t input_channels() const { return guide.empty() ? 3 : 6; }
 
   template <class V>
   void visit(V& v) {
@@ -52,6 +57,10 @@ struct GeneratorConfig {
       "factor on the output convolution's initial weights; 1 starts with a perturbation that already spends the budget, "
       "small values start near zero, which trains far slower",
       config::positive());
+    v("guide", guide,
+      "classifier victims (TorchScript, by name) whose input gradient at the image the generator also sees; it then learns "
+      "image-specific attacks a plain generator cannot. Protecting then runs these victims forward and backward once "
+      "(README, \"Guided generators\")");
   }
 };
 

@@ -12,7 +12,7 @@ class ResnetGenerator final : public Generator {
   ResnetGenerator(const GeneratorConfig& config) : Generator("resnet", config) {
     const auto& o = config.options.as<ResnetOptions>();
     const int64_t w = o.width;
-    stem_ = add_conv("stem", 3, w, 7, 1, 1, true);
+    stem_ = add_conv("stem", inputs_, w, 7, 1, 1, true);
     stem_norm_ = add_norm("stem_norm", w);
     down1_ = add_conv("down1", w, 2 * w, 3, 2, 0.5);
     down1_norm_ = add_norm("down1_norm", 2 * w);

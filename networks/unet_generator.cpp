@@ -19,7 +19,7 @@ class UnetGenerator final : public Generator {
     for (int64_t i = 0; i < depth_; ++i) {
       const double scale = 1.0 / static_cast<double>(int64_t{1} << i);
       Level l;
-      l.down = add_conv(fmt::format("down{}", i), i == 0 ? 3 : ch[i - 1], ch[i], 3, i == 0 ? 1 : 2, scale, i == 0);
+      l.down = add_conv(fmt::format("down{}", i), i == 0 ? inputs_ : ch[i - 1], ch[i], 3, i == 0 ? 1 : 2, scale, i == 0);
       l.down_norm = add_norm(fmt::format("down{}_norm", i), ch[i]);
       l.conv = add_conv(fmt::format("down{}_conv", i), ch[i] + (i == depth_ - 1 ? noise_ : 0), ch[i], 3, 1, scale);
       l.conv_norm = add_norm(fmt::format("down{}_conv_norm", i), ch[i]);

@@ -34,7 +34,7 @@ ExportedModel::ExportedModel(torch::jit::Module module, ModelOptions options)
 }
 
 at::Tensor ExportedModel::perturbation(const at::Tensor& x) {
-  at::NoGradGuard no_grad;
+  at::AutoGradMode gradients(exporting::needs_gradients(module_));  // only a guided generator's own guidance needs them
   const int64_t h = x.size(2), w = x.size(3);
   const double scale = work_megapixels_ > 0 ? std::sqrt(work_megapixels_ * 1e6 / static_cast<double>(h * w)) : 1;
   if (scale >= 1) return native(x);
@@ -59,7 +59,7 @@ std::string ExportedModel::describe() const {
 }
 
 at::Tensor ExportedModel::native(const at::Tensor& x) {
-  auto run = [&](const at::Tensor& t) { return module_.run_method("perturbation", t).toTensor(); };
+  auto run = [&](const at::Tensor& t) { return module_.run_method("perturbation", t).toTensor().detach(); };
   if (x.size(2) * x.size(3) <= options_.max_megapixels * 1000000) return run(x);
   return tiled(x, options_.tile, options_.overlap, run);
 }

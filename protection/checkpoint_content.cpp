@@ -57,19 +57,27 @@ CheckpointContent read_checkpoint_content(const fs::path& dir) {
 }
 
 at::Tensor TrainedProtection::perturbation(const at::Tensor& x) const {
-  if (generator) return generator->forward(x, eps.budget(x, content.state.step));
+  if (generator) return generator->forward(x, eps.budget(x, content.state.step), guide ? (*guide)(x) : at::Tensor());
   return universal->forward(x);
 }
 
 TrainedProtection load_trained_protection(const fs::path& dir) {
   CheckpointContent content = read_checkpoint_content(dir);
   const std::string& kind = content.config.trainer.kind;
-  TrainedProtection t{content, nullptr, nullptr, losses::EpsSchedule(content.config.eps)};
+  TrainedProtection t{content, nullptr, nullptr, nullptr, losses::EpsSchedule(content.config.eps)};
   t.eps.set_control(content.state.eps);
   if (kind == "spam") {
     t.generator = networks::build_generator(content.config.generator);
     checkpoints::load_module(*t.generator, dir / (std::string(kGeneratorModule) + ".pt"), "generator");
     t.generator->eval();
+    const auto& guide = content.config.generator.guide;
+    if (!guide.empty()) {
+      std::vector<networks::VictimConfig> chosen;
+      for (const auto& v : content.config.victims) {
+        if (std::find(guide.begin(), guide.end(), v.name) != guide.end()) chosen.push_back(v);
+      }
+      t.guide = networks::make_guide(guide, networks::VictimEnsemble(chosen, at::kCPU));
+    }
   } else if (kind == "uep") {
     t.universal = std::make_shared<UniversalPerturbation>(content.config.trainer.options.as<UepOptions>().size);
     checkpoints::load_module(*t.universal, dir / (std::string(kUniversalModule) + ".pt"), "universal perturbation");

@@ -7,6 +7,7 @@
 #include "data/loader.h"
 #include "losses/eps.h"
 #include "networks/generator.h"
+#include "networks/guide.h"
 #include "protection/config.h"
 #include "protection/universal_perturbation.h"
 
@@ -49,6 +50,7 @@ CheckpointContent read_checkpoint_content(const fs::path& dir);
 struct TrainedProtection {
   CheckpointContent content;
   std::shared_ptr<networks::Generator> generator;    // spam
+  std::shared_ptr<networks::Guide> guide;            // spam with generator.guide
   std::shared_ptr<UniversalPerturbation> universal;  // uep
   losses::EpsSchedule eps;
   double eps_value() const { return eps.value(content.state.step); }

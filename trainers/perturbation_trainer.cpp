@@ -14,11 +14,11 @@ namespace {
 
 class PerturbationTrainer final : public Trainer {
  public:
-  PerturbationTrainer(const Config& config, std::shared_ptr<dist::Context> dist, const std::function<std::unique_ptr<PerturbationSource>()>& make_source)
+  PerturbationTrainer(const Config& config, std::shared_ptr<dist::Context> dist, const SourceFactory& make_source)
       : Trainer(config, std::move(dist)),
         captured_(config.trainer.cuda_graphs ? captured_step(config) : nullptr),
         protection_(config, device_),
-        source_(make_source()),
+        source_(make_source(protection_.victims)),
         optimizer_(std::vector<at::Tensor>{}, adamw_options(config.trainer)) {
     source_->module().to(device_);
     if (config.trainer.channels_last) networks::to_channels_last(source_->module());
@@ -107,8 +107,7 @@ class PerturbationTrainer final : public Trainer {
 
 }  // namespace
 
-std::unique_ptr<Trainer> make_perturbation_trainer(const Config& config, std::shared_ptr<dist::Context> dist,
-                                                   const std::function<std::unique_ptr<PerturbationSource>()>& make_source) {
+std::unique_ptr<Trainer> make_perturbation_trainer(const Config& config, std::shared_ptr<dist::Context> dist, const SourceFactory& make_source) {
   return std::make_unique<PerturbationTrainer>(config, std::move(dist), make_source);
 }
 

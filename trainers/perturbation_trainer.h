@@ -4,6 +4,7 @@
 #pragma once
 
 #include "losses/eps.h"
+#include "networks/ensemble.h"
 #include "trainers/trainer.h"
 
 #include <torch/nn/module.h>
@@ -29,8 +30,9 @@ class PerturbationSource {
 };
 
 // `make_source` runs inside the trainer's constructor, after run.seed is set, so that the
-// source's initial weights follow the seed.
-std::unique_ptr<Trainer> make_perturbation_trainer(const Config& config, std::shared_ptr<dist::Context> dist,
-                                                   const std::function<std::unique_ptr<PerturbationSource>()>& make_source);
+// source's initial weights follow the seed, and after the victims are built (a guided
+// generator computes its guidance with some of them).
+using SourceFactory = std::function<std::unique_ptr<PerturbationSource>(const networks::VictimEnsemble&)>;
+std::unique_ptr<Trainer> make_perturbation_trainer(const Config& config, std::shared_ptr<dist::Context> dist, const SourceFactory& make_source);
 
 }  // namespace mf::trainers

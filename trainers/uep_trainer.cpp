@@ -25,7 +25,7 @@ class UniversalSource final : public PerturbationSource {
 
 std::unique_ptr<Trainer> make_uep_trainer(const Config& config, std::shared_ptr<dist::Context> dist) {
   if (config.eps.scaling != "none") fail_input("eps.scaling: {} needs a generator; a universal perturbation is one tensor for every image", config.eps.scaling);
-  return make_perturbation_trainer(config, std::move(dist), [&] { return std::make_unique<UniversalSource>(config.trainer.options.as<protection::UepOptions>().size); });
+  return make_perturbation_trainer(config, std::move(dist), [&](const networks::VictimEnsemble&) { return std::make_unique<UniversalSource>(config.trainer.options.as<protection::UepOptions>().size); });
 }
 
 }  // namespace mf::trainers

@@ -35,7 +35,8 @@ def main():
     torch.set_grad_enabled(False)
     x, y = image_folder(ROOT.parent / "shared/assets/cifar10/test")
     protection = torch.jit.load(sys.argv[1]).eval()
-    adv = torch.cat([protection(x[i:i + 200]) for i in range(0, len(x), 200)])
+    with torch.enable_grad():  # a guided generator computes its victims' input gradient
+        adv = torch.cat([protection(x[i:i + 200]).detach() for i in range(0, len(x), 200)])
     adv = (adv * 255).round() / 255
     after_jpeg = jpeg75(adv)
     result = {}

@@ -328,6 +328,8 @@ def main():
             raise SystemExit(f"spam_reference: loss term {term['name']} (or its victim_weights) is not supported")
     if c.get("robustness"):
         raise SystemExit("spam_reference: robustness transforms are not supported; pass --set 'robustness=[]'")
+    if g.get("guide"):
+        raise SystemExit("spam_reference: guided generators (generator.guide) are not supported")
     eps_config = c.get("eps", {})
     eps = number(eps_config.get("value", 8 / 255))
     texture = eps_config if eps_config.get("scaling", "none") == "texture" else None

@@ -85,6 +85,49 @@ TEST(Export, PythonLoadsTheExportAndAgreesWithCpp) {
   EXPECT_LT((python - cpp).abs().max().item<double>(), 1e-5);
 }
 
+// A guided generator's export carries its guide's network and computes the guidance itself:
+// parity with the trained module (checked by export), gradients needed, and protect runs it.
+TEST(Export, GuidedGeneratorCarriesItsGuideAndProtectsFiles) {
+  test::TempDir dir;
+  torch::jit::Module net("Classifier");
+  net.register_parameter("w", torch::randn({4, 3, 3, 3}), false);
+  net.define("def forward(self, x):\n  return torch.conv2d(x, self.w, None, [1, 1], [1, 1]).mean([2, 3])\n");
+  net.save((dir / "net.pt").string());
+  test::write_file(dir / "c.yaml", fmt::format(R"(version: 1
+run: {{out_dir: {}, name: r}}
+data: {{dataset: synthetic, images: 40, classes: 4, size: 24, batch_size: 4, workers: 1}}
+generator: {{arch: resnet, width: 4, blocks: 1, guide: [cls]}}
+victims:
+  - {{name: cls, kind: classifier, source: torchscript, path: {}, input_size: [16, 16]}}
+losses:
+  - {{name: untargeted_ce}}
+trainer: {{kind: spam, steps: 3, val_every: 0, sample_every: 0, checkpoint_every: 0}}
+)",
+                                               dir.path().string(), (dir / "net.pt").string()));
+  auto r = run_maskforge("train " + (dir / "c.yaml").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("guided by the input gradient of cls"), std::string::npos) << r.output;
+  const fs::path run = dir / "r";
+  r = run_maskforge("export " + run.string() + " --out " + (dir / "g.pt").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto m = torch::jit::load((dir / "g.pt").string());
+  EXPECT_TRUE(m.attr("guided").toBool());
+  EXPECT_TRUE(m.hasattr("guide0"));
+  auto x = torch::rand({2, 3, 30, 26});
+  auto y = m.forward({x}).toTensor();
+  EXPECT_LE((y - x).abs().max().item<double>(), 8.0 / 255 + 1e-6);
+  {
+    torch::NoGradGuard no_grad;
+    EXPECT_THROW(m.forward({x}), std::exception);
+  }
+  test::write_picture(dir / "in" / "a.png", test::picture(40, 36, 1));
+  r = run_maskforge(fmt::format("protect --model {} --input {} --output {}", (dir / "g.pt").string(), (dir / "in").string(), (dir / "out").string()));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto in = data::to_tensor(data::read_image(dir / "in" / "a.png")), out = data::to_tensor(data::read_image(dir / "out" / "a.png"));
+  EXPECT_LE((out - in).abs().max().item<double>(), 8.0 / 255 + 1.0 / 255);
+  EXPECT_GT((out - in).abs().max().item<double>(), 0);
+}
+
 TEST(Export, UepExportsATensorModuleAndAPicture) {
   test::TempDir dir;
   auto run = tiny_run(dir, "uep");

@@ -1,0 +1,59 @@
+#include "networks/guide.h"
+
+#include "core/error.h"
+
+#include <ATen/ATen.h>
+#include <torch/csrc/autograd/autograd.h>
+
+namespace mf::networks {
+
+Guide::Guide(std::vector<std::shared_ptr<Victim>> victims) : victims_(std::move(victims)) {
+  if (victims_.empty()) fail_runtime("a guide needs at least one victim");
+}
+
+at::Tensor Guide::operator()(const at::Tensor& x) const {
+  at::AutoGradMode grad(true);
+  at::Tensor xg = x.detach().requires_grad_(true);
+  at::Tensor total = at::zeros_like(x, at::kFloat);
+  for (const auto& v : victims_) {
+    at::Tensor logits = v->forward(xg).to(at::kFloat);
+    at::Tensor ce = at::cross_entropy_loss(logits, logits.argmax(1), {}, at::Reduction::Sum, -100, 0.0);
+    at::Tensor g = torch::autograd::grad({ce}, {xg})[0].to(at::kFloat);
+    total = total + g / (4 * g.flatten(1).std(1).clamp_min(1e-12)).view({-1, 1, 1, 1});
+  }
+  return (total / static_cast<double>(victims_.size())).to(x.scalar_type()).detach();
+}
+
+std::string Guide::script() const {
+  std::string s = R"PY(def guidance(self, x):
+    assert torch.is_grad_enabled(), "this generator is guided by its victims' input gradients (generator.guide): call it with gradients enabled, outside torch.no_grad()"
+    xg = x.detach().requires_grad_(True)
+    total = torch.zeros_like(x)
+)PY";
+  for (size_t i = 0; i < victims_.size(); ++i) {
+    const auto& c = victims_[i]->config();
+    s += fmt::format(R"PY(    v = xg
+    if v.size(2) != {h} or v.size(3) != {w}:
+        v = torch._upsample_bilinear2d_aa(v, [{h}, {w}], False, None, None)
+    v = (v - torch.tensor([{mean}], dtype=v.dtype, device=v.device).view(1, 3, 1, 1)) / torch.tensor([{std}], dtype=v.dtype, device=v.device).view(1, 3, 1, 1)
+    logits = self.guide{i}.forward(v).float()
+    ce = torch.cross_entropy_loss(logits, torch.argmax(logits, 1), None, 2, -100, 0.0)
+    g = torch.autograd.grad([ce], [xg])[0]
+    assert g is not None
+    total = total + g / (4 * torch.clamp(torch.std(torch.flatten(g, 1), [1], True, False), min=1e-12)).view(-1, 1, 1, 1)
+)PY",
+                     fmt::arg("h", c.input_size[0]), fmt::arg("w", c.input_size[1]), fmt::arg("i", i),
+                     fmt::arg("mean", fmt::format("{:.17g}", fmt::join(c.mean, ", "))), fmt::arg("std", fmt::format("{:.17g}", fmt::join(c.std, ", "))));
+  }
+  s += fmt::format("    return (total / {}.0).detach()\n", victims_.size());
+  return s;
+}
+
+std::shared_ptr<Guide> make_guide(const std::vector<std::string>& names, const VictimEnsemble& victims) {
+  if (names.empty()) return nullptr;
+  std::vector<std::shared_ptr<Victim>> chosen;
+  for (const auto& name : names) chosen.push_back(victims.at(name));
+  return std::make_shared<Guide>(std::move(chosen));
+}
+
+}  // namespace mf::networks

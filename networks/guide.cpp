@@ -9,6 +9,9 @@ namespace mf::networks {
 
 Guide::Guide(std::vector<std::shared_ptr<Victim>> victims) : victims_(std::move(victims)) {
   if (victims_.empty()) fail_runtime("a guide needs at least one victim");
+  for (const auto& v : victims_) {
+    if (v->kind() != VictimKind::classifier && v->kind() != VictimKind::detector) fail_runtime("guide victim '{}' is neither a classifier nor a detector", v->name());
+  }
 }
 
 at::Tensor Guide::operator()(const at::Tensor& x) const {
@@ -16,9 +19,13 @@ at::Tensor Guide::operator()(const at::Tensor& x) const {
   at::Tensor xg = x.detach().requires_grad_(true);
   at::Tensor total = at::zeros_like(x, at::kFloat);
   for (const auto& v : victims_) {
-    at::Tensor logits = v->forward(xg).to(at::kFloat);
-    at::Tensor ce = at::cross_entropy_loss(logits, logits.argmax(1), {}, at::Reduction::Sum, -100, 0.0);
-    at::Tensor g = torch::autograd::grad({ce}, {xg})[0].to(at::kFloat);
+    at::Tensor out = v->forward(xg).to(at::kFloat), loss;
+    if (v->kind() == VictimKind::classifier) {
+      loss = at::cross_entropy_loss(out, out.argmax(1), {}, at::Reduction::Sum, -100, 0.0);
+    } else {  // a detector's cross-entropy towards "no face", over every box
+      loss = -at::log1p(-out.select(2, 4).clamp_max(1 - 1e-6)).sum();
+    }
+    at::Tensor g = torch::autograd::grad({loss}, {xg})[0].to(at::kFloat);
     total = total + g / (4 * g.flatten(1).std(1).clamp_min(1e-12)).view({-1, 1, 1, 1});
   }
   return (total / static_cast<double>(victims_.size())).to(x.scalar_type()).detach();
@@ -36,12 +43,15 @@ std::string Guide::script() const {
     if v.size(2) != {h} or v.size(3) != {w}:
         v = torch._upsample_bilinear2d_aa(v, [{h}, {w}], False, None, None)
     v = (v - torch.tensor([{mean}], dtype=v.dtype, device=v.device).view(1, 3, 1, 1)) / torch.tensor([{std}], dtype=v.dtype, device=v.device).view(1, 3, 1, 1)
-    logits = self.guide{i}.forward(v).float()
-    ce = torch.cross_entropy_loss(logits, torch.argmax(logits, 1), None, 2, -100, 0.0)
-    g = torch.autograd.grad([ce], [xg])[0]
+    out = self.guide{i}.forward(v).float()
+    {loss}
+    g = torch.autograd.grad([loss], [xg])[0]
     assert g is not None
     total = total + g / (4 * torch.clamp(torch.std(torch.flatten(g, 1), [1], True, False), min=1e-12)).view(-1, 1, 1, 1)
 )PY",
+                     fmt::arg("loss", victims_[i]->kind() == VictimKind::classifier
+                                          ? "loss = torch.cross_entropy_loss(out, torch.argmax(out, 1), None, 2, -100, 0.0)"
+                                          : "loss = -torch.sum(torch.log1p(-torch.clamp(out[:, :, 4], max=1.0 - 1e-6)))"),
                      fmt::arg("h", c.input_size[0]), fmt::arg("w", c.input_size[1]), fmt::arg("i", i),
                      fmt::arg("mean", fmt::format("{:.17g}", fmt::join(c.mean, ", "))), fmt::arg("std", fmt::format("{:.17g}", fmt::join(c.std, ", "))));
   }

@@ -39,14 +39,15 @@ void Config::validate() const {
     }
     for (const auto& [name, w] : losses[i].victim_weights) check_victim(fmt::format("losses.{}.victim_weights.{}", i, name), name);
   }
-  // The export carries the guide's networks, so they must be TorchScript files with plain logits.
+  // The export carries the guide's networks, so they must be TorchScript files with a plain output.
   for (size_t i = 0; i < generator.guide.size(); ++i) {
     const std::string key = fmt::format("generator.guide.{}", i);
     check_victim(key, generator.guide[i]);
     const auto& v = *std::find_if(victims.begin(), victims.end(), [&](const auto& v) { return v.name == generator.guide[i]; });
-    if (v.kind != "classifier" || v.source != "torchscript" || !v.source_options.as<networks::TorchscriptSourceOptions>().output.empty()) {
-      throw config::FieldError(key, fmt::format("a guide victim is a TorchScript classifier whose output is its logits; '{}' is a {} {} victim{}", v.name,
-                                                v.source, v.kind, v.source == "torchscript" && v.kind == "classifier" ? " with an output selection" : ""));
+    const bool kind_ok = v.kind == "classifier" || v.kind == "detector";
+    if (!kind_ok || v.source != "torchscript" || !v.source_options.as<networks::TorchscriptSourceOptions>().output.empty()) {
+      throw config::FieldError(key, fmt::format("a guide victim is a TorchScript classifier or detector with a plain output; '{}' is a {} {} victim{}", v.name,
+                                                v.source, v.kind, v.source == "torchscript" && kind_ok ? " with an output selection" : ""));
     }
   }
 }

@@ -132,7 +132,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"loss_names_missing_victim", replace(good, "victims: [net]", "victims: [nett]"), "", "c.yaml:18: losses.0.victims.0: no victim is named 'nett'; victims: face, net; did you mean 'net'?"},
         BadCase{"guide_names_missing_victim", good, "--set 'generator.guide=[nett]'", "generator.guide.0: no victim is named 'nett'; victims: face, net; did you mean 'net'?"},
         BadCase{"guide_not_torchscript", good, "--set 'generator.guide=[net]'",
-                "generator.guide.0: a guide victim is a TorchScript classifier whose output is its logits; 'net' is a builtin classifier victim"},
+                "generator.guide.0: a guide victim is a TorchScript classifier or detector with a plain output; 'net' is a builtin classifier victim"},
         BadCase{"duplicate_victim", replace(good, "name: face", "name: net"), "", "victims.1.name: victim name 'net' is used twice"},
         BadCase{"input_size_shape", good, "--set victims.0.input_size=[32]", "victims.0.input_size: expected [height, width]"},
         BadCase{"torchscript_without_path", replace(good, "source: builtin\n    classes: 4", "source: torchscript"), "", "victims.0.path: a torchscript victim needs `path`"},

@@ -28,9 +28,26 @@ def forward(self, x):
   return path;
 }
 
-VictimConfig scripted(const std::string& name, const std::string& path) {
+// A detector of 3 boxes per image, (x0, y0, x1, y1, score), scores from a convolution.
+std::string detector_file(const TempDir& dir) {
+  torch::manual_seed(4);
+  torch::jit::Module m("Detector");
+  m.register_parameter("w", torch::randn({3, 3, 3, 3}), false);
+  m.define(R"(
+def forward(self, x):
+  s = torch.sigmoid(torch.conv2d(x, self.w, None, [1, 1], [1, 1]).mean([2, 3]))
+  boxes = torch.zeros([x.size(0), 3, 4], dtype=x.dtype, device=x.device)
+  return torch.cat([boxes, s.unsqueeze(2)], 2)
+)");
+  const std::string path = (dir / "det.pt").string();
+  m.save(path);
+  return path;
+}
+
+VictimConfig scripted(const std::string& name, const std::string& path, const std::string& kind = "classifier") {
   VictimConfig c;
   c.name = name;
+  c.kind = kind;
   c.source = "torchscript";
   c.source_options = config::Options::of(TorchscriptSourceOptions{.path = path});
   c.input_size = {16, 16};
@@ -39,24 +56,30 @@ VictimConfig scripted(const std::string& name, const std::string& path) {
   return c;
 }
 
-// What the guide must compute, written out: each victim's gradient of the cross-entropy
-// against its own prediction, scaled to a standard deviation of 1/4 per image, averaged.
+// What the guide must compute, written out: each victim's gradient of its own loss (a
+// classifier's cross-entropy against its prediction, a detector's -log(1 - score) over its
+// boxes), scaled to a standard deviation of 1/4 per image, averaged.
 torch::Tensor by_hand(const std::vector<std::shared_ptr<Victim>>& victims, const torch::Tensor& x) {
   torch::Tensor total = torch::zeros_like(x);
   for (const auto& v : victims) {
     auto xg = x.clone().requires_grad_(true);
-    auto logits = v->forward(xg);
-    torch::nn::functional::cross_entropy(logits, logits.argmax(1), torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)).backward();
+    auto out = v->forward(xg);
+    if (v->kind() == VictimKind::classifier) {
+      torch::nn::functional::cross_entropy(out, out.argmax(1), torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)).backward();
+    } else {
+      (-torch::log(1 - out.select(2, 4))).sum().backward();
+    }
     auto g = xg.grad();
     total += g / (4 * g.flatten(1).std(1)).view({-1, 1, 1, 1});
   }
   return total / static_cast<double>(victims.size());
 }
 
-TEST(Guide, IsTheVictimsNormalisedInputGradientEvenWithoutGradMode) {
+TEST(Guide, IsEachVictimsNormalisedInputGradientEvenWithoutGradMode) {
   TempDir dir;
-  VictimEnsemble victims({scripted("a", classifier_file(dir, "a", 1)), scripted("b", classifier_file(dir, "b", 2))}, torch::kCPU);
-  auto guide = make_guide({"a", "b"}, victims);
+  VictimEnsemble victims({scripted("a", classifier_file(dir, "a", 1)), scripted("b", classifier_file(dir, "b", 2)), scripted("d", detector_file(dir), "detector")},
+                         torch::kCPU);
+  auto guide = make_guide({"a", "b", "d"}, victims);
   auto x = torch::rand({3, 3, 24, 20});
   torch::Tensor got;
   {
@@ -73,10 +96,11 @@ TEST(Guide, IsTheVictimsNormalisedInputGradientEvenWithoutGradMode) {
 
 TEST(Guide, ScriptComputesWhatCppComputes) {
   TempDir dir;
-  VictimEnsemble victims({scripted("a", classifier_file(dir, "a", 3))}, torch::kCPU);
-  auto guide = make_guide({"a"}, victims);
+  VictimEnsemble victims({scripted("a", classifier_file(dir, "a", 3)), scripted("d", detector_file(dir), "detector")}, torch::kCPU);
+  auto guide = make_guide({"a", "d"}, victims);
   torch::jit::Module twin("Twin");
   twin.register_module("guide0", torch::jit::load((dir / "a.pt").string()));
+  twin.register_module("guide1", torch::jit::load((dir / "det.pt").string()));
   twin.define(guide->script());
   auto x = torch::rand({2, 3, 40, 32});  // resized to the victim's 16 x 16 inside
   auto scripted_map = twin.run_method("guidance", x).toTensor();

@@ -52,19 +52,19 @@ say "built in $(($(date +%s) - start)) s"
 # only through the loader's search path.
 export LD_LIBRARY_PATH="$arch${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 status=0
-# With FACES_SECONDS=N, configs/spam_faces.yaml's face generator trains on the GPU for N
-# seconds (scripts/train-for.sh) beside the tests, against the cascade DEPS carries; the
-# benchmark waits for it. Its generator is exported to BUILD/spam_faces.ts.pt.
+# With FACES_SECONDS=N, configs/spam_faces_guided.yaml's face generator trains on the GPU
+# for N seconds (scripts/train-for.sh) beside the tests, against the cascade DEPS carries;
+# the benchmark waits for it. Its generator is exported to BUILD/spam_faces_guided.ts.pt.
 faces=
 if ((${FACES_SECONDS:-0} > 0)); then
-  scripts/train-for.sh "$FACES_SECONDS" "$build" configs/spam_faces.yaml --set run.device=cuda --set run.out_dir="$build/runs" \
+  scripts/train-for.sh "$FACES_SECONDS" "$build" configs/spam_faces_guided.yaml --set run.device=cuda --set run.out_dir="$build/runs" \
     --set data.root="$deps/assets/faces/lfw_subset" --set victims.0.path="$deps/assets/victims/mtcnn.pt" >"$build/faces.log" 2>&1 &
   faces=$!
 fi
 "$build/tests/gpu_test" --gtest_brief=1 2>&1 | tee "$build/gpu_test.log" || status=1
 if [[ -n $faces ]]; then
-  if wait "$faces" && "$build/maskforge" export "$build/runs/spam_faces" --out "$build/spam_faces.ts.pt" >>"$build/faces.log" 2>&1; then
-    say "face generator: $(grep -o 'step [0-9]*/[0-9]* | [0-9.]* step/s' "$build/faces.log" | tail -1), exported to $build/spam_faces.ts.pt"
+  if wait "$faces" && "$build/maskforge" export "$build/runs/spam_faces_guided" --out "$build/spam_faces_guided.ts.pt" >>"$build/faces.log" 2>&1; then
+    say "face generator: $(grep -o 'step [0-9]*/[0-9]* | [0-9.]* step/s' "$build/faces.log" | tail -1), exported to $build/spam_faces_guided.ts.pt"
   else
     tail -20 "$build/faces.log" >&2
     status=1

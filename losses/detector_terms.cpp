@@ -2,6 +2,7 @@
 // the true face, so the detector no longer finds it.
 #include "losses/family.h"
 #include "losses/image_ops.h"
+#include "networks/victim.h"
 
 #include <ATen/ATen.h>
 
@@ -45,7 +46,7 @@ class DetectionSuppress final : public VictimTerm {
       weight = overlap * (area / face_area).clamp_max(1);
     }
     const at::Tensor images = has_face.sum().clamp_min(1);  // images without a face add nothing below
-    at::Tensor box_loss = o_.log ? -at::log1p(-scores.clamp_max(1 - 1e-6)) : scores;
+    at::Tensor box_loss = o_.log ? networks::no_face_loss(scores) : scores;
     at::Tensor per_image = (weight * box_loss).sum(1) / weight.sum(1).clamp_min(1e-6);
     at::Tensor detected = (scores.detach() * overlap).amax(1).gt(o_.score_threshold).to(at::kFloat);
     m[p + "detection_rate"] = detected.sum() / images;

@@ -22,8 +22,8 @@ at::Tensor Guide::operator()(const at::Tensor& x) const {
     at::Tensor out = v->forward(xg).to(at::kFloat), loss;
     if (v->kind() == VictimKind::classifier) {
       loss = at::cross_entropy_loss(out, out.argmax(1), {}, at::Reduction::Sum, -100, 0.0);
-    } else {  // a detector's cross-entropy towards "no face", over every box
-      loss = -at::log1p(-out.select(2, 4).clamp_max(1 - 1e-6)).sum();
+    } else {  // over every box
+      loss = no_face_loss(out.select(2, 4)).sum();
     }
     at::Tensor g = torch::autograd::grad({loss}, {xg})[0].to(at::kFloat);
     total = total + g / (4 * g.flatten(1).std(1).clamp_min(1e-12)).view({-1, 1, 1, 1});

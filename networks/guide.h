@@ -1,9 +1,9 @@
 // Guide: what a guided generator (generator.guide) sees beside the image: the input
 // gradient of victims' own loss at the clean image, the direction one step of per-image PGD
 // would take: a classifier's cross-entropy against its own clean prediction, a detector's
-// cross-entropy towards "no face" (-log(1 - score)) summed over its boxes. A plain generator learns only the part
-// of an attack that many images share; with this map it can learn the image-specific part
-// too (README, "Guided generators").
+// cross-entropy towards "no face" (-log(1 - score)) summed over its boxes. A plain generator
+// learns only the part of an attack that many images share; with this map it can learn the
+// image-specific part too (README, "Guided generators").
 #pragma once
 
 #include "networks/ensemble.h"

@@ -172,4 +172,6 @@ std::shared_ptr<Victim> build_victim(const VictimConfig& config, const c10::Devi
   return victim;
 }
 
+at::Tensor no_face_loss(const at::Tensor& scores) { return -at::log1p(-scores.clamp_max(1 - 1e-6)); }
+
 }  // namespace mf::networks

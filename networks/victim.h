@@ -72,6 +72,10 @@ class Victim {
   MllmTokens tokens_;
 };
 
+// A detector's cross-entropy towards "no face" for box scores in [0, 1]: -log(1 - score),
+// which keeps a gradient where the detector is sure (a softmax score near 1 has almost none).
+at::Tensor no_face_loss(const at::Tensor& scores);
+
 // The victim that `config` describes, frozen, on `device`, warmed up with one batch.
 std::shared_ptr<Victim> build_victim(const VictimConfig& config, const c10::Device& device);
 

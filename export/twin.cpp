@@ -88,9 +88,13 @@ torch::jit::Module generator_twin(const networks::Generator& generator, const Ex
   std::string inputs = "x";
   if (guide) {
     for (size_t i = 0; i < guide->victims().size(); ++i) {
-      torch::jit::Module network = torch::jit::load(guide->victims()[i]->config().source_options.as<networks::TorchscriptSourceOptions>().path, at::kCPU);
+      // The module the guide ran (frozen: batch norm folded), so that the twin's gradient
+      // is the trained generator's to the last bit, not the unfrozen file's.
+      const networks::Victim& victim = *guide->victims()[i];
+      const torch::jit::Module* running = victim.script();
+      if (!running) fail_runtime("export: guide victim '{}' is not a TorchScript network", victim.name());
+      torch::jit::Module network = running->clone();  // in the eval mode the victim runs in
       for (auto p : network.parameters()) p.requires_grad_(false);
-      network.eval();
       twin.register_module(fmt::format("guide{}", i), network);
     }
     twin.define(guide->script());

@@ -12,6 +12,10 @@
 #include <string>
 #include <vector>
 
+namespace torch::jit {
+struct Module;
+}
+
 namespace mf::networks {
 
 enum class VictimKind { classifier, embedder, detector, mllm };
@@ -25,6 +29,10 @@ class VictimNetwork {
   virtual void to(const c10::Device& device) = 0;
   virtual void eval() = 0;
   virtual void train() = 0;
+  // The TorchScript module forward runs (in eval mode a frozen copy), or nullptr for a
+  // network of another source: an export that must compute what the victim computes
+  // carries this one.
+  virtual const torch::jit::Module* script() const { return nullptr; }
 };
 
 // Token ids of an mllm victim's prompts and refusal targets, made offline with the model's
@@ -55,6 +63,8 @@ class Victim {
   at::Tensor forward(const at::Tensor& x01, const at::Tensor& input_ids);
   // Resize (antialiased) to the input size, then normalise: the network's real input.
   at::Tensor preprocess(const at::Tensor& x01) const;
+  // The TorchScript module forward runs, or nullptr (VictimNetwork::script).
+  const torch::jit::Module* script() const { return network_->script(); }
 
   // For an attacker who fine-tunes the victim (eval's adaptive attacker): training mode and
   // gradients for every parameter, which are returned; freeze() undoes it.

@@ -52,6 +52,7 @@ class ScriptNetwork final : public VictimNetwork {
     module_.train();
     frozen_.reset();
   }
+  const torch::jit::Module* script() const override { return frozen_ ? &*frozen_ : &module_; }
 
  private:
   // Whether forward (with every method it calls) detaches a tensor or enters a `with` block

@@ -87,11 +87,21 @@ TEST(Export, PythonLoadsTheExportAndAgreesWithCpp) {
 
 // A guided generator's export carries its guide's network and computes the guidance itself:
 // parity with the trained module (checked by export), gradients needed, and protect runs it.
+// The network it carries is the one the guide ran: frozen, its batch norm folded away.
 TEST(Export, GuidedGeneratorCarriesItsGuideAndProtectsFiles) {
   test::TempDir dir;
   torch::jit::Module net("Classifier");
   net.register_parameter("w", torch::randn({4, 3, 3, 3}), false);
-  net.define("def forward(self, x):\n  return torch.conv2d(x, self.w, None, [1, 1], [1, 1]).mean([2, 3])\n");
+  net.register_parameter("gamma", torch::rand({4}) + 0.5, false);
+  net.register_parameter("beta", torch::randn({4}), false);
+  net.register_buffer("mean", torch::randn({4}));
+  net.register_buffer("var", torch::rand({4}) + 0.5);
+  net.define(R"(
+def forward(self, x):
+  h = torch.batch_norm(torch.conv2d(x, self.w, None, [1, 1], [1, 1]), self.gamma, self.beta, self.mean, self.var, False, 0.1, 1e-5, False)
+  return h.mean([2, 3])
+)");
+  net.eval();
   net.save((dir / "net.pt").string());
   test::write_file(dir / "c.yaml", fmt::format(R"(version: 1
 run: {{out_dir: {}, name: r}}
@@ -112,7 +122,9 @@ trainer: {{kind: spam, steps: 3, val_every: 0, sample_every: 0, checkpoint_every
   ASSERT_EQ(r.exit_code, 0) << r.output;
   auto m = torch::jit::load((dir / "g.pt").string());
   EXPECT_TRUE(m.attr("guided").toBool());
-  EXPECT_TRUE(m.hasattr("guide0"));
+  ASSERT_TRUE(m.hasattr("guide0"));
+  auto graph = m.attr("guide0").toModule().get_method("forward").graph();
+  for (const auto* node : graph->nodes()) EXPECT_NE(node->kind(), c10::aten::batch_norm) << "the twin carries the unfrozen network";
   auto x = torch::rand({2, 3, 30, 26});
   auto y = m.forward({x}).toTensor();
   EXPECT_LE((y - x).abs().max().item<double>(), 8.0 / 255 + 1e-6);

@@ -93,9 +93,8 @@ torch::jit::Module generator_twin(const networks::Generator& generator, const Ex
       const networks::Victim& victim = *guide->victims()[i];
       const torch::jit::Module* running = victim.script();
       if (!running) fail_runtime("export: guide victim '{}' is not a TorchScript network", victim.name());
-      torch::jit::Module network = running->clone();  // in the eval mode the victim runs in
-      for (auto p : network.parameters()) p.requires_grad_(false);
-      twin.register_module(fmt::format("guide{}", i), network);
+      // A copy in the state the victim keeps it: eval mode, no parameter requiring gradients.
+      twin.register_module(fmt::format("guide{}", i), running->clone());
     }
     twin.define(guide->script());
     inputs = "torch.cat([x, self.guidance(x)], 1)";

@@ -99,8 +99,9 @@ TEST(Guide, ScriptComputesWhatCppComputes) {
   VictimEnsemble victims({scripted("a", classifier_file(dir, "a", 3)), scripted("d", detector_file(dir), "detector")}, torch::kCPU);
   auto guide = make_guide({"a", "d"}, victims);
   torch::jit::Module twin("Twin");
-  twin.register_module("guide0", torch::jit::load((dir / "a.pt").string()));
-  twin.register_module("guide1", torch::jit::load((dir / "det.pt").string()));
+  // What an export carries: the networks the guide's victims run.
+  twin.register_module("guide0", victims.at("a")->script()->clone());
+  twin.register_module("guide1", victims.at("d")->script()->clone());
   twin.define(guide->script());
   auto x = torch::rand({2, 3, 40, 32});  // resized to the victim's 16 x 16 inside
   auto scripted_map = twin.run_method("guidance", x).toTensor();

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
+#include <ftw.h>
 #include <fstream>
 #include <memory>
 #include <unistd.h>
@@ -68,6 +69,14 @@ std::string sha256_file(const fs::path& path) {
     d.update(buf.data(), static_cast<size_t>(in.gcount()));
   }
   return d.hex();
+}
+
+void remove_tree(const fs::path& path) {
+  // Depth first, without following links: a folder is emptied before it is removed.
+  auto remove_one = [](const char* name, const struct stat*, int, struct FTW*) { return ::remove(name) == 0 ? 0 : errno; };
+  const int err = ::nftw(path.c_str(), remove_one, 16, FTW_DEPTH | FTW_PHYS);
+  if (err == -1 && errno == ENOENT) return;
+  if (err != 0) fail_runtime("cannot remove '{}': {}", path.string(), std::strerror(err == -1 ? errno : err));
 }
 
 }  // namespace mf::checkpoints

@@ -17,5 +17,9 @@ void sync_path(const fs::path& path);
 // Hex SHA-256 of a file's contents.
 std::string sha256_file(const fs::path& path);
 std::string sha256(const std::string& bytes);
+// Removes a file or a folder with everything in it; a missing path is no error. Not
+// std::filesystem::remove_all: the libtorch.so of some wheels (2.11, the lent GPU machines')
+// exports its own copy, which crashes on a folder, and calls can bind to it (README, GPU status).
+void remove_tree(const fs::path& path);
 
 }  // namespace mf::checkpoints

@@ -53,7 +53,7 @@ fs::path CheckpointManager::save(int64_t step, const std::function<void(const fs
   fs::create_directories(dir_);
   const fs::path final_dir = dir_ / fmt::format("step_{:06d}", step);
   const fs::path tmp = dir_ / fmt::format(".step_{:06d}.tmp{}", step, ::getpid());
-  fs::remove_all(tmp);
+  remove_tree(tmp);
   fs::create_directories(tmp);
   write(tmp);
   json files = json::object();
@@ -64,7 +64,7 @@ fs::path CheckpointManager::save(int64_t step, const std::function<void(const fs
   json manifest = {{"format_version", kFormatVersion}, {"step", step}, {"milestone", milestone}, {"files", files}};
   write_file_atomic(tmp / "manifest.json", manifest.dump(2) + "\n");
   sync_path(tmp);
-  if (fs::exists(final_dir)) fs::remove_all(final_dir);  // a checkpoint of the same step (a re-run): replace it
+  if (fs::exists(final_dir)) remove_tree(final_dir);  // a checkpoint of the same step (a re-run): replace it
   fs::rename(tmp, final_dir);
   sync_path(dir_);
   const fs::path link_tmp = dir_ / fmt::format(".latest.tmp{}", ::getpid());
@@ -108,7 +108,7 @@ void CheckpointManager::prune() {
   int64_t kept = 0;
   for (auto it = all.rbegin(); it != all.rend(); ++it) {
     if (it->milestone || kept++ < keep_last_) continue;  // milestones are kept besides the last keep_last
-    fs::remove_all(it->dir);
+    remove_tree(it->dir);
   }
 }
 

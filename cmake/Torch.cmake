@@ -36,8 +36,5 @@ if(MF_TORCH_CUDA)
 endif()
 list(JOIN _torch_keep "," _torch_keep_csv)
 target_link_libraries(mf_torch INTERFACE ${_torch_libs} "-Wl,--no-as-needed,${_torch_keep_csv},--as-needed")
-# libtorch.so of some wheels (2.11) exports a copy of libstdc++'s std::filesystem operations,
-# whose remove_all jumps to address 0; naming libstdc++ before LibTorch (link options come
-# before the libraries) makes every executable bind to libstdc++'s own.
-target_link_options(mf_torch INTERFACE "-Wl,-rpath,${MF_TORCH_LIB_DIR}" "-Wl,--no-as-needed,-lstdc++")
+target_link_options(mf_torch INTERFACE "-Wl,-rpath,${MF_TORCH_LIB_DIR}")
 message(STATUS "maskforge: LibTorch ${Torch_VERSION} from ${MF_TORCH_LIB_DIR} (CUDA build: ${MF_TORCH_CUDA})")

@@ -88,7 +88,9 @@ losses::StepMetrics CapturedStep::run(const data::Batch& batch, const std::vecto
       graph_->inputs.images = batch.images.clone(at::MemoryFormat::Preserve);
       graph_->inputs.labels = batch.labels.clone();
       graph_->inputs.face_boxes = batch.face_boxes.clone();
-      graph_->graph.capture_begin();
+      // Thread-local: the loader's threads pin batches meanwhile (cudaHostAlloc), which
+      // invalidates a global-mode capture, as the H200 showed (README, GPU status).
+      graph_->graph.capture_begin({0, 0}, cudaStreamCaptureModeThreadLocal);
       graph_->metrics = step(graph_->inputs);
       graph_->graph.capture_end();
       graph_->graph.replay();  // capturing ran nothing: this step is the first replay

@@ -65,39 +65,52 @@ TEST(Cuda, SpamTrainsUnderBf16AutocastWithFiniteLosses) {
   EXPECT_TRUE(fs::exists(dir / "bf16" / "samples" / "step_000008.png"));
 }
 
-// Stopped after 3 steps and resumed: the same weights as one uninterrupted run, up to the
-// non-determinism of cuDNN's convolution kernels (the CUDA random state itself is restored).
+// GPU kernels are not deterministic (cuDNN's algorithms, atomics in backward passes), and
+// AdamW turns rounding noise in near-zero gradients into whole learning-rate steps, so two
+// runs of one config already differ: `b` may differ from `a` by little more than `rerun`
+// does, parameter by parameter. A step that trains differently differs everywhere.
+void expect_as_close_as_a_rerun(const std::map<std::string, at::Tensor>& a, const std::map<std::string, at::Tensor>& b,
+                                const std::map<std::string, at::Tensor>& rerun) {
+  ASSERT_EQ(a.size(), b.size());
+  for (const auto& [name, t] : a) {
+    const double apart = (b.at(name) - t).norm().item<double>(), noise = (rerun.at(name) - t).norm().item<double>();
+    EXPECT_LE(apart, 3 * noise + 1e-6 * t.norm().item<double>()) << name << ": " << apart << " apart, two plain runs " << noise;
+  }
+}
+
+// Stopped after 3 steps and resumed: the same weights as one uninterrupted run, up to what
+// separates two uninterrupted runs (the CUDA random state itself is restored).
 TEST(Cuda, ResumeRestoresTheGpuRandomState) {
   SKIP_WITHOUT_GPU();
   test::TempDir dir;
-  for (const char* name : {"straight", "resumed"}) test::write_file(dir / (std::string(name) + ".yaml"), gpu_config(dir.path(), name, 6, ", precision: fp32"));
-  ASSERT_EQ(run_maskforge("train " + (dir / "straight.yaml").string()).exit_code, 0);
+  for (const char* name : {"straight", "again", "resumed"}) test::write_file(dir / (std::string(name) + ".yaml"), gpu_config(dir.path(), name, 6, ", precision: fp32"));
+  for (const char* name : {"straight", "again"}) ASSERT_EQ(run_maskforge("train " + (dir / (std::string(name) + ".yaml")).string()).exit_code, 0);
   ASSERT_EQ(run_maskforge("train " + (dir / "resumed.yaml").string() + " --stop-after 3").exit_code, 0);
   auto r = run_maskforge("train " + (dir / "resumed.yaml").string() + " --resume auto");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(r.output.find("GPU random state"), std::string::npos) << r.output;
-  auto a = test::final_weights(dir / "straight", "generator"), b = test::final_weights(dir / "resumed", "generator");
-  ASSERT_EQ(a.size(), b.size());
-  for (const auto& [name, t] : a) EXPECT_TRUE(torch::allclose(t, b.at(name), 1e-4, 1e-5)) << name;
+  expect_as_close_as_a_rerun(test::final_weights(dir / "straight", "generator"), test::final_weights(dir / "resumed", "generator"),
+                             test::final_weights(dir / "again", "generator"));
 }
 
 // trainer.cuda_graphs: 3 eager steps, then the captured step replayed; the weights follow
-// the eager run's up to the non-determinism of cuDNN's kernels.
+// the eager run's as closely as a second eager run does.
 TEST(Cuda, CapturedStepsTrainAsEagerStepsDo) {
   SKIP_WITHOUT_GPU();
   test::TempDir dir;
   const std::string fixed = ", precision: fp32, cudnn_benchmark: false";
   test::write_file(dir / "eager.yaml", gpu_config(dir.path(), "eager", 10, fixed));
+  test::write_file(dir / "again.yaml", gpu_config(dir.path(), "again", 10, fixed));
   test::write_file(dir / "graph.yaml", gpu_config(dir.path(), "graph", 10, fixed + ", cuda_graphs: true"));
-  for (const char* name : {"eager.yaml", "graph.yaml"}) {
+  for (const char* name : {"eager.yaml", "again.yaml", "graph.yaml"}) {
     auto r = run_maskforge("train " + (dir / name).string() + " --set 'robustness=[]' --set generator.noise_channels=0");
     ASSERT_EQ(r.exit_code, 0) << r.output;
     if (std::string(name) == "graph.yaml") {
       EXPECT_NE(r.output.find("captured the training step as a CUDA graph"), std::string::npos) << r.output;
     }
   }
-  auto a = test::final_weights(dir / "eager", "generator"), b = test::final_weights(dir / "graph", "generator");
-  for (const auto& [name, t] : a) EXPECT_TRUE(torch::allclose(t, b.at(name), 1e-3, 1e-4)) << name;
+  expect_as_close_as_a_rerun(test::final_weights(dir / "eager", "generator"), test::final_weights(dir / "graph", "generator"),
+                             test::final_weights(dir / "again", "generator"));
 }
 
 // One rank under torchrun on a GPU: the process group is NCCL.

@@ -137,6 +137,20 @@ TEST(Checkpoints, MilestonesAreKeptBesidesTheLastKeepLast) {
   for (const auto& c : manager.list()) steps.push_back(c.step);
   // Milestones 2, 4, 6 and the last two ordinary checkpoints, 3 and 5.
   EXPECT_EQ(steps, (std::vector<int64_t>{2, 3, 4, 5, 6}));
+  EXPECT_FALSE(fs::exists(dir / "checkpoints" / "step_000001"));
+}
+
+// remove_tree empties a folder depth first, removes links without following them, and takes
+// a missing path as already removed.
+TEST(Checkpoints, RemoveTreeRemovesAFolderButNotWhatItsLinksPointTo) {
+  test::TempDir dir;
+  test::write_file(dir / "kept" / "file.txt", "kept");
+  test::write_file(dir / "tree" / "a" / "b" / "file.txt", "x");
+  fs::create_directory_symlink(dir / "kept", dir / "tree" / "a" / "link");
+  checkpoints::remove_tree(dir / "tree");
+  EXPECT_FALSE(fs::exists(dir / "tree"));
+  EXPECT_EQ(test::read_file(dir / "kept" / "file.txt"), "kept");
+  EXPECT_NO_THROW(checkpoints::remove_tree(dir / "tree"));
 }
 
 TEST(Training, SigtermSavesACommittedCheckpointAndTheRunResumes) {

@@ -85,7 +85,8 @@ torch::jit::Module generator_twin(const networks::Generator& generator, const Ex
   copy_tensors(generator, twin);
   add_metadata(twin, "generator", generator.arch(), info);
   twin.register_attribute("guided", c10::BoolType::get(), guide != nullptr);
-  std::string inputs = "x";
+  // The perturbation from the budget `e`: one pass, or the guided passes of Generator::forward.
+  std::string passes = "    return torch.tanh(self.unbounded(x)) * e\n";
   if (guide) {
     for (size_t i = 0; i < guide->victims().size(); ++i) {
       // The module the guide ran (frozen: batch norm folded), so that the twin's gradient
@@ -97,33 +98,39 @@ torch::jit::Module generator_twin(const networks::Generator& generator, const Ex
       twin.register_module(fmt::format("guide{}", i), running->clone());
     }
     twin.define(guide->script());
-    inputs = "torch.cat([x, self.guidance(x)], 1)";
+    passes = fmt::format(R"(    classes: List[Tensor] = []
+    raw = self.unbounded(torch.cat([x, self.guidance(x, classes)], 1))
+    for _ in range({more}):
+        seen = torch.clamp(x + torch.tanh(raw) * e, 0.0, 1.0)
+        raw = raw + self.unbounded(torch.cat([seen, self.guidance(seen, classes)], 1))
+    return torch.tanh(raw) * e
+)",
+                         fmt::arg("more", generator.guide_steps() - 1));
   }
   twin.register_attribute("size_multiple", c10::IntType::get(), generator.size_multiple());
   // The scale it learned at: protect runs it there on larger photos (--work-megapixels auto).
   twin.register_attribute("train_size", c10::ListType::ofInts(), c10::List<int64_t>(info.train_size));
   twin.define(generator.script_raw());
   twin.define(script_budget(info));
-  twin.define(fmt::format(R"(
-def perturbation(self, x):
+  twin.define(R"(
+def unbounded(self, inputs):
     m = self.size_multiple
-    h = x.size(2)
-    w = x.size(3)
+    h = inputs.size(2)
+    w = inputs.size(3)
     ph = max((h + m - 1) // m, 2) * m - h
     pw = max((w + m - 1) // m, 2) * m - w
-    padded = {inputs}
+    padded = inputs
     if ph > 0 or pw > 0:
         if ph < h and pw < w:
             padded = torch.reflection_pad2d(padded, [0, pw, 0, ph])
         else:
             padded = torch.replication_pad2d(padded, [0, pw, 0, ph])
-    raw = self.raw(padded)[:, :, :h, :w]
-    return torch.tanh(raw) * self.budget(x)
-
+    return self.raw(padded)[:, :, :h, :w]
+)");
+  twin.define("def perturbation(self, x):\n    e = self.budget(x)\n" + passes + R"(
 def forward(self, x):
     return torch.clamp(x + self.perturbation(x), 0.0, 1.0)
-)",
-                          fmt::arg("inputs", inputs)));
+)");
   twin.eval();
   return twin;
 }

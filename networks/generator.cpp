@@ -1,6 +1,7 @@
 #include "networks/generator.h"
 
 #include "core/error.h"
+#include "networks/guide.h"
 
 #include <torch/nn/functional/padding.h>
 #include <torch/nn/modules/batchnorm.h>
@@ -10,14 +11,26 @@ namespace mf::networks {
 
 namespace F = torch::nn::functional;
 
-torch::Tensor Generator::forward(const torch::Tensor& x, const torch::Tensor& eps, const torch::Tensor& guidance) {
+torch::Tensor Generator::forward(const torch::Tensor& x, const torch::Tensor& eps, const Guide* guide) {
   if (x.dim() != 4 || x.size(1) != 3) fail_runtime("generator input must be [N, 3, H, W], got {}", fmt::join(x.sizes(), "x"));
-  if (guided() != guidance.defined()) fail_runtime("{}", guided() ? "a guided generator needs its guidance map" : "this generator takes no guidance map");
+  if (guided() != (guide != nullptr)) fail_runtime("{}", guided() ? "a guided generator needs its guide" : "this generator takes no guide");
+  torch::Tensor e = eps;
+  if (e.dim() == 1) e = e.view({-1, 1, 1, 1});
+  if (!guide) return torch::tanh(unbounded(x)) * e;
+  // Every pass moves away from the classes of the clean image, which the first one finds.
+  std::vector<at::Tensor> classes;
+  auto with_guidance = [&](const torch::Tensor& image) { return torch::cat({image, (*guide)(image, classes).to(image.scalar_type())}, 1); };
+  torch::Tensor raw = unbounded(with_guidance(x));
+  for (int64_t pass = 1; pass < guide_steps_; ++pass) raw = raw + unbounded(with_guidance((x + torch::tanh(raw) * e).clamp(0, 1)));
+  return torch::tanh(raw) * e;
+}
+
+torch::Tensor Generator::unbounded(const torch::Tensor& input) {
   // Pad to a multiple of size_multiple(), and to at least two of them, so the deepest
   // level keeps more than one pixel for its normalisation.
-  const int64_t m = size_multiple(), h = x.size(2), w = x.size(3);
+  const int64_t m = size_multiple(), h = input.size(2), w = input.size(3);
   const int64_t ph = std::max((h + m - 1) / m, int64_t{2}) * m - h, pw = std::max((w + m - 1) / m, int64_t{2}) * m - w;
-  torch::Tensor in = guidance.defined() ? torch::cat({x, guidance.to(x.scalar_type())}, 1) : x;
+  torch::Tensor in = input;
   if (ph || pw) {
     // Reflection keeps the borders natural; it needs the padding to be smaller than the side.
     const bool reflect = ph < h && pw < w;
@@ -27,10 +40,7 @@ torch::Tensor Generator::forward(const torch::Tensor& x, const torch::Tensor& ep
     in = F::pad(in, options);
   }
   torch::Tensor raw_out = raw(in);
-  if (ph || pw) raw_out = raw_out.slice(2, 0, h).slice(3, 0, w);
-  torch::Tensor e = eps;
-  if (e.dim() == 1) e = e.view({-1, 1, 1, 1});
-  return torch::tanh(raw_out) * e;
+  return ph || pw ? raw_out.slice(2, 0, h).slice(3, 0, w) : raw_out;
 }
 
 torch::nn::Conv2d Generator::add_conv(const std::string& name, int64_t in, int64_t out, int64_t kernel, int64_t stride, double scale,

@@ -14,12 +14,15 @@
 
 namespace mf::networks {
 
+class Guide;
+
 class Generator : public torch::nn::Module {
  public:
   // The bounded perturbation for images x [N, 3, H, W] in [0, 1]. eps is a scalar tensor, a
   // per-image [N] tensor, or a per-pixel map [N, 1 or 3, H, W] (the scaled-epsilon variants).
-  // A guided generator (generator.guide) also takes its guidance map [N, 3, H, W].
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& eps, const torch::Tensor& guidance = {});
+  // A guided generator (generator.guide) takes its guide, and runs guide_steps() passes: each
+  // sees the image as protected so far and the guide's map there, and adds to the raw output.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& eps, const Guide* guide = nullptr);
 
   // The unbounded output for input whose sides are multiples of size_multiple().
   virtual torch::Tensor raw(const torch::Tensor& x) = 0;
@@ -34,10 +37,16 @@ class Generator : public torch::nn::Module {
   double macs_per_megapixel() const;
   const std::string& arch() const { return arch_; }
   bool guided() const { return inputs_ == 6; }
+  int64_t guide_steps() const { return guide_steps_; }
 
  protected:
   Generator(std::string arch, const GeneratorConfig& config)
-      : Module(arch), norm_(config.norm), inputs_(config.input_channels()), head_scale_(config.head_scale), arch_(std::move(arch)) {}
+      : Module(arch),
+        norm_(config.norm),
+        inputs_(config.input_channels()),
+        guide_steps_(config.guide_steps),
+        head_scale_(config.head_scale),
+        arch_(std::move(arch)) {}
   // Registers a "same" convolution whose output has `scale` times the input's resolution
   // (for counting operations); `reflect` pads by reflection instead of zeros.
   torch::nn::Conv2d add_conv(const std::string& name, int64_t in, int64_t out, int64_t kernel, int64_t stride, double scale,
@@ -59,6 +68,11 @@ class Generator : public torch::nn::Module {
   int64_t inputs_;  // channels of the first convolution's input
 
  private:
+  // raw() of `in` (the image, or the image and its guidance map) at any size: padded to the
+  // needed multiple, cropped back.
+  torch::Tensor unbounded(const torch::Tensor& in);
+
+  int64_t guide_steps_;
   double head_scale_;
   struct Conv {
     std::string name;

@@ -45,6 +45,7 @@ struct GeneratorConfig {
   std::string norm = "instance";
   double head_scale = 1.0;
   std::vector<std::string> guide;
+  int64_t guide_steps = 1;
 
   // Channels the network takes: the image, and the guidance map when guided.
   int64_t input_channels() const { return guide.empty() ? 3 : 6; }
@@ -61,6 +62,10 @@ struct GeneratorConfig {
       "classifier or detector victims (TorchScript, by name) whose input gradient at the image the generator also sees; it then learns "
       "image-specific attacks a plain generator cannot. Protecting then runs these victims forward and backward once "
       "(README, \"Guided generators\")");
+    v("guide_steps", guide_steps,
+      "passes of a guided generator: each sees the image as protected so far and the guide's gradient there (away from the clean "
+      "image's classes) and adds to the perturbation, as the steps of per-image PGD do; protecting runs the guide once per pass",
+      config::at_least(1));
   }
 };
 

@@ -15,14 +15,24 @@ Guide::Guide(std::vector<std::shared_ptr<Victim>> victims) : victims_(std::move(
 }
 
 at::Tensor Guide::operator()(const at::Tensor& x) const {
+  std::vector<at::Tensor> classes;
+  return (*this)(x, classes);
+}
+
+at::Tensor Guide::operator()(const at::Tensor& x, std::vector<at::Tensor>& classes) const {
+  const bool find_classes = classes.empty();
+  if (!find_classes && classes.size() != victims_.size()) fail_runtime("guide: {} classes for {} victims", classes.size(), victims_.size());
   at::AutoGradMode grad(true);
   at::Tensor xg = x.detach().requires_grad_(true);
   at::Tensor total = at::zeros_like(x, at::kFloat);
-  for (const auto& v : victims_) {
+  for (size_t i = 0; i < victims_.size(); ++i) {
+    const auto& v = victims_[i];
     at::Tensor out = v->forward(xg).to(at::kFloat), loss;
     if (v->kind() == VictimKind::classifier) {
-      loss = at::cross_entropy_loss(out, out.argmax(1), {}, at::Reduction::Sum, -100, 0.0);
+      if (find_classes) classes.push_back(out.argmax(1));
+      loss = at::cross_entropy_loss(out, classes[i], {}, at::Reduction::Sum, -100, 0.0);
     } else {  // over every box
+      if (find_classes) classes.emplace_back();
       loss = no_face_loss(out.select(2, 4)).sum();
     }
     at::Tensor g = torch::autograd::grad({loss}, {xg})[0].to(at::kFloat);
@@ -32,26 +42,31 @@ at::Tensor Guide::operator()(const at::Tensor& x) const {
 }
 
 std::string Guide::script() const {
-  std::string s = R"PY(def guidance(self, x):
+  // A detector's entry of `classes` is an empty placeholder, so that entries follow the victims.
+  std::string s = R"PY(def guidance(self, x, classes: List[Tensor]):
     assert torch.is_grad_enabled(), "this generator is guided by its victims' input gradients (generator.guide): call it with gradients enabled, outside torch.no_grad()"
+    find_classes = len(classes) == 0
     xg = x.detach().requires_grad_(True)
     total = torch.zeros_like(x)
 )PY";
   for (size_t i = 0; i < victims_.size(); ++i) {
     const auto& c = victims_[i]->config();
+    const bool classifier = victims_[i]->kind() == VictimKind::classifier;
     s += fmt::format(R"PY(    v = xg
     if v.size(2) != {h} or v.size(3) != {w}:
         v = torch._upsample_bilinear2d_aa(v, [{h}, {w}], False, None, None)
     v = (v - torch.tensor([{mean}], dtype=v.dtype, device=v.device).view(1, 3, 1, 1)) / torch.tensor([{std}], dtype=v.dtype, device=v.device).view(1, 3, 1, 1)
     out = self.guide{i}.forward(v).float()
+    if find_classes:
+        classes.append({classes})
     {loss}
     g = torch.autograd.grad([loss], [xg])[0]
     assert g is not None
     total = total + g / (4 * torch.clamp(torch.std(torch.flatten(g, 1), [1], True, False), min=1e-12)).view(-1, 1, 1, 1)
 )PY",
-                     fmt::arg("loss", victims_[i]->kind() == VictimKind::classifier
-                                          ? "loss = torch.cross_entropy_loss(out, torch.argmax(out, 1), None, 2, -100, 0.0)"
-                                          : "loss = -torch.sum(torch.log1p(-torch.clamp(out[:, :, 4], max=1.0 - 1e-6)))"),
+                     fmt::arg("classes", classifier ? "torch.argmax(out, 1)" : "torch.empty([0], device=out.device)"),
+                     fmt::arg("loss", classifier ? fmt::format("loss = torch.cross_entropy_loss(out, classes[{}], None, 2, -100, 0.0)", i)
+                                                 : "loss = -torch.sum(torch.log1p(-torch.clamp(out[:, :, 4], max=1.0 - 1e-6)))"),
                      fmt::arg("h", c.input_size[0]), fmt::arg("w", c.input_size[1]), fmt::arg("i", i),
                      fmt::arg("mean", fmt::format("{:.17g}", fmt::join(c.mean, ", "))), fmt::arg("std", fmt::format("{:.17g}", fmt::join(c.std, ", "))));
   }

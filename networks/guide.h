@@ -1,9 +1,10 @@
 // Guide: what a guided generator (generator.guide) sees beside the image: the input
-// gradient of victims' own loss at the clean image, the direction one step of per-image PGD
-// would take: a classifier's cross-entropy against its own clean prediction, a detector's
+// gradient of victims' own loss at the image, the direction one step of per-image PGD would
+// take: a classifier's cross-entropy against its prediction at the clean image, a detector's
 // cross-entropy towards "no face" (-log(1 - score)) summed over its boxes. A plain generator
 // learns only the part of an attack that many images share; with this map it can learn the
-// image-specific part too (README, "Guided generators").
+// image-specific part too, and with it at the image protected so far, take further steps
+// (generator.guide_steps; README, "Guided generators").
 #pragma once
 
 #include "networks/ensemble.h"
@@ -20,13 +21,18 @@ class Guide {
 
   // The guidance map [N, 3, H, W] for images x in [0, 1]: each victim's gradient scaled to
   // a standard deviation of 1/4 per image, averaged over the victims; detached. Computes
-  // gradients even under a NoGradGuard.
+  // gradients even under a NoGradGuard. A classifier's gradient moves away from its entry
+  // of `classes` (one per victim, undefined for a detector); left empty, it is filled with
+  // each classifier's prediction at x, so that later calls move away from the same classes.
+  at::Tensor operator()(const at::Tensor& x, std::vector<at::Tensor>& classes) const;
+  // The map away from each classifier's prediction at x.
   at::Tensor operator()(const at::Tensor& x) const;
 
   const std::vector<std::shared_ptr<Victim>>& victims() const { return victims_; }
 
-  // TorchScript source of `def guidance(self, x)`, the same computation for an exported
-  // twin whose submodules guide0, guide1, ... are the victims' networks (export/).
+  // TorchScript source of `def guidance(self, x, classes: List[Tensor])`, the same
+  // computation for an exported twin whose submodules guide0, guide1, ... are the victims'
+  // networks (export/).
   std::string script() const;
 
  private:

@@ -57,7 +57,7 @@ CheckpointContent read_checkpoint_content(const fs::path& dir) {
 }
 
 at::Tensor TrainedProtection::perturbation(const at::Tensor& x) const {
-  if (generator) return generator->forward(x, eps.budget(x, content.state.step), guide ? (*guide)(x) : at::Tensor());
+  if (generator) return generator->forward(x, eps.budget(x, content.state.step), guide.get());
   return universal->forward(x);
 }
 

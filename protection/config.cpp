@@ -39,6 +39,9 @@ void Config::validate() const {
     }
     for (const auto& [name, w] : losses[i].victim_weights) check_victim(fmt::format("losses.{}.victim_weights.{}", i, name), name);
   }
+  if (generator.guide_steps > 1 && generator.guide.empty()) {
+    throw config::FieldError("generator.guide_steps", fmt::format("{} passes need a guide: set generator.guide", generator.guide_steps));
+  }
   // The export carries the guide's networks, so they must be TorchScript files with a plain output.
   for (size_t i = 0; i < generator.guide.size(); ++i) {
     const std::string key = fmt::format("generator.guide.{}", i);

@@ -15,13 +15,15 @@ class GeneratorSource final : public PerturbationSource {
       : generator_(networks::build_generator(config)), guide_(networks::make_guide(config.guide, victims)) {
     log::info("generator {}: {:.3f} M parameters, {:.2f} GMAC per megapixel{}", generator_->arch(),
               static_cast<double>(generator_->parameter_count()) / 1e6, generator_->macs_per_megapixel() / 1e9,
-              guide_ ? fmt::format(", guided by the input gradient of {}", fmt::join(config.guide, ", ")) : "");
+              guide_ ? fmt::format(", guided by the input gradient of {}{}", fmt::join(config.guide, ", "),
+                                   config.guide_steps > 1 ? fmt::format(" in {} passes", config.guide_steps) : "")
+                     : "");
   }
 
   std::string name() const override { return protection::kGeneratorModule; }
   torch::nn::Module& module() override { return *generator_; }
   at::Tensor perturb(const at::Tensor& images, const losses::EpsSchedule& eps, int64_t step) override {
-    return generator_->forward(images, eps.budget(images, step), guide_ ? (*guide_)(images) : at::Tensor());
+    return generator_->forward(images, eps.budget(images, step), guide_.get());
   }
 
  private:

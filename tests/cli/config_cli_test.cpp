@@ -131,6 +131,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"list_is_section", good, "--set 'victims={name: x}'", "victims: expected a list, got a section"},
         BadCase{"loss_names_missing_victim", replace(good, "victims: [net]", "victims: [nett]"), "", "c.yaml:18: losses.0.victims.0: no victim is named 'nett'; victims: face, net; did you mean 'net'?"},
         BadCase{"guide_names_missing_victim", good, "--set 'generator.guide=[nett]'", "generator.guide.0: no victim is named 'nett'; victims: face, net; did you mean 'net'?"},
+        BadCase{"guide_steps_without_guide", good, "--set generator.guide_steps=2", "generator.guide_steps: 2 passes need a guide: set generator.guide"},
         BadCase{"guide_not_torchscript", good, "--set 'generator.guide=[net]'",
                 "generator.guide.0: a guide victim is a TorchScript classifier or detector with a plain output; 'net' is a builtin classifier victim"},
         BadCase{"duplicate_victim", replace(good, "name: face", "name: net"), "", "victims.1.name: victim name 'net' is used twice"},

@@ -57,15 +57,18 @@ VictimConfig scripted(const std::string& name, const std::string& path, const st
 }
 
 // What the guide must compute, written out: each victim's gradient of its own loss (a
-// classifier's cross-entropy against its prediction, a detector's -log(1 - score) over its
-// boxes), scaled to a standard deviation of 1/4 per image, averaged.
-torch::Tensor by_hand(const std::vector<std::shared_ptr<Victim>>& victims, const torch::Tensor& x) {
+// classifier's cross-entropy against its prediction, or against `classes` where given; a
+// detector's -log(1 - score) over its boxes), scaled to a standard deviation of 1/4 per
+// image, averaged.
+torch::Tensor by_hand(const std::vector<std::shared_ptr<Victim>>& victims, const torch::Tensor& x, const std::vector<torch::Tensor>& classes = {}) {
   torch::Tensor total = torch::zeros_like(x);
-  for (const auto& v : victims) {
+  for (size_t i = 0; i < victims.size(); ++i) {
+    const auto& v = victims[i];
     auto xg = x.clone().requires_grad_(true);
     auto out = v->forward(xg);
     if (v->kind() == VictimKind::classifier) {
-      torch::nn::functional::cross_entropy(out, out.argmax(1), torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)).backward();
+      const torch::Tensor away = classes.empty() ? out.argmax(1) : classes[i];
+      torch::nn::functional::cross_entropy(out, away, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum)).backward();
     } else {
       (-torch::log(1 - out.select(2, 4))).sum().backward();
     }
@@ -94,6 +97,25 @@ TEST(Guide, IsEachVictimsNormalisedInputGradientEvenWithoutGradMode) {
   EXPECT_EQ(make_guide({}, victims), nullptr);
 }
 
+// The passes of a guided generator (generator.guide_steps) move away from the classes the
+// first pass found, not from what the protected image already shows.
+TEST(Guide, KeepsTheClassesOfItsFirstCall) {
+  TempDir dir;
+  VictimEnsemble victims({scripted("a", classifier_file(dir, "a", 5)), scripted("d", detector_file(dir), "detector")}, torch::kCPU);
+  auto guide = make_guide({"a", "d"}, victims);
+  auto x = torch::rand({4, 3, 16, 16}), seen = torch::rand({4, 3, 16, 16});
+  std::vector<torch::Tensor> classes;
+  EXPECT_TRUE(torch::allclose((*guide)(x, classes), by_hand(victims.victims(), x), 1e-4, 1e-6));
+  ASSERT_EQ(classes.size(), 2u);
+  EXPECT_TRUE(torch::equal(classes[0], victims.at("a")->forward(x).argmax(1)));
+  EXPECT_FALSE(classes[1].defined());  // a detector's loss has no class
+  const auto found = classes[0].clone();
+  classes[0] = (found + 1) % 4;  // not the prediction at `seen`, whatever it is
+  EXPECT_TRUE(torch::allclose((*guide)(seen, classes), by_hand(victims.victims(), seen, classes), 1e-4, 1e-6));
+  EXPECT_FALSE(torch::allclose((*guide)(seen, classes), by_hand(victims.victims(), seen), 1e-4, 1e-6));
+  EXPECT_TRUE(torch::equal(classes[0], (found + 1) % 4));
+}
+
 TEST(Guide, ScriptComputesWhatCppComputes) {
   TempDir dir;
   VictimEnsemble victims({scripted("a", classifier_file(dir, "a", 3)), scripted("d", detector_file(dir), "detector")}, torch::kCPU);
@@ -104,11 +126,18 @@ TEST(Guide, ScriptComputesWhatCppComputes) {
   twin.register_module("guide1", victims.at("d")->script()->clone());
   twin.define(guide->script());
   auto x = torch::rand({2, 3, 40, 32});  // resized to the victim's 16 x 16 inside
-  auto scripted_map = twin.run_method("guidance", x).toTensor();
-  EXPECT_TRUE(torch::allclose(scripted_map, (*guide)(x), 1e-4, 1e-6));
+  c10::List<torch::Tensor> scripted_classes;
+  std::vector<torch::Tensor> classes;
+  auto scripted_map = twin.run_method("guidance", x, scripted_classes).toTensor();
+  EXPECT_TRUE(torch::allclose(scripted_map, (*guide)(x, classes), 1e-4, 1e-6));
+  ASSERT_EQ(scripted_classes.size(), 2u);
+  EXPECT_TRUE(torch::equal(scripted_classes.get(0), classes[0]));
+  // Given classes, the script moves away from them too.
+  auto seen = torch::rand({2, 3, 40, 32});
+  EXPECT_TRUE(torch::allclose(twin.run_method("guidance", seen, scripted_classes).toTensor(), (*guide)(seen, classes), 1e-4, 1e-6));
   torch::NoGradGuard no_grad;
   try {
-    twin.run_method("guidance", x);
+    twin.run_method("guidance", x, c10::List<torch::Tensor>());
     ADD_FAILURE() << "the script ran without gradients";
   } catch (const std::exception& e) {
     EXPECT_NE(std::string(e.what()).find("call it with gradients enabled"), std::string::npos) << e.what();

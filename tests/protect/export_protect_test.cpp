@@ -85,10 +85,14 @@ TEST(Export, PythonLoadsTheExportAndAgreesWithCpp) {
   EXPECT_LT((python - cpp).abs().max().item<double>(), 1e-5);
 }
 
-// A guided generator's export carries its guide's network and computes the guidance itself:
-// parity with the trained module (checked by export), gradients needed, and protect runs it.
-// The network it carries is the one the guide ran: frozen, its batch norm folded away.
-TEST(Export, GuidedGeneratorCarriesItsGuideAndProtectsFiles) {
+// A guided generator's export carries its guide's network and computes the guidance itself,
+// in one pass or several (generator.guide_steps): parity with the trained module (checked by
+// export), gradients needed, and protect runs it. The network it carries is the one the guide
+// ran: frozen, its batch norm folded away.
+class GuidedExport : public ::testing::TestWithParam<int> {};
+
+TEST_P(GuidedExport, CarriesItsGuideAndProtectsFiles) {
+  const int steps = GetParam();
   test::TempDir dir;
   torch::jit::Module net("Classifier");
   net.register_parameter("w", torch::randn({4, 3, 3, 3}), false);
@@ -106,17 +110,18 @@ def forward(self, x):
   test::write_file(dir / "c.yaml", fmt::format(R"(version: 1
 run: {{out_dir: {}, name: r}}
 data: {{dataset: synthetic, images: 40, classes: 4, size: 24, batch_size: 4, workers: 1}}
-generator: {{arch: resnet, width: 4, blocks: 1, guide: [cls]}}
+generator: {{arch: resnet, width: 4, blocks: 1, guide: [cls], guide_steps: {}}}
 victims:
   - {{name: cls, kind: classifier, source: torchscript, path: {}, input_size: [16, 16]}}
 losses:
   - {{name: untargeted_ce}}
 trainer: {{kind: spam, steps: 3, val_every: 0, sample_every: 0, checkpoint_every: 0}}
 )",
-                                               dir.path().string(), (dir / "net.pt").string()));
+                                               dir.path().string(), steps, (dir / "net.pt").string()));
   auto r = run_maskforge("train " + (dir / "c.yaml").string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("guided by the input gradient of cls"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(steps == 1 ? "guided by the input gradient of cls\n" : "guided by the input gradient of cls in 2 passes"), std::string::npos)
+      << r.output;
   const fs::path run = dir / "r";
   r = run_maskforge("export " + run.string() + " --out " + (dir / "g.pt").string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -139,6 +144,8 @@ trainer: {{kind: spam, steps: 3, val_every: 0, sample_every: 0, checkpoint_every
   EXPECT_LE((out - in).abs().max().item<double>(), 8.0 / 255 + 1.0 / 255);
   EXPECT_GT((out - in).abs().max().item<double>(), 0);
 }
+
+INSTANTIATE_TEST_SUITE_P(Passes, GuidedExport, ::testing::Values(1, 2));
 
 TEST(Export, UepExportsATensorModuleAndAPicture) {
   test::TempDir dir;

@@ -68,9 +68,9 @@ class Generator : public torch::nn::Module {
   int64_t inputs_;  // channels of the first convolution's input
 
  private:
-  // raw() of `in` (the image, or the image and its guidance map) at any size: padded to the
-  // needed multiple, cropped back.
-  torch::Tensor unbounded(const torch::Tensor& in);
+  // raw() of `input` (the image, or the image and its guidance map) at any size: padded to
+  // the needed multiple, cropped back.
+  torch::Tensor unbounded(const torch::Tensor& input);
 
   int64_t guide_steps_;
   double head_scale_;

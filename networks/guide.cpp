@@ -14,11 +14,6 @@ Guide::Guide(std::vector<std::shared_ptr<Victim>> victims) : victims_(std::move(
   }
 }
 
-at::Tensor Guide::operator()(const at::Tensor& x) const {
-  std::vector<at::Tensor> classes;
-  return (*this)(x, classes);
-}
-
 at::Tensor Guide::operator()(const at::Tensor& x, std::vector<at::Tensor>& classes) const {
   const bool find_classes = classes.empty();
   if (!find_classes && classes.size() != victims_.size()) fail_runtime("guide: {} classes for {} victims", classes.size(), victims_.size());

@@ -25,8 +25,6 @@ class Guide {
   // of `classes` (one per victim, undefined for a detector); left empty, it is filled with
   // each classifier's prediction at x, so that later calls move away from the same classes.
   at::Tensor operator()(const at::Tensor& x, std::vector<at::Tensor>& classes) const;
-  // The map away from each classifier's prediction at x.
-  at::Tensor operator()(const at::Tensor& x) const;
 
   const std::vector<std::shared_ptr<Victim>>& victims() const { return victims_; }
 

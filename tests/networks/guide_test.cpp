@@ -87,7 +87,8 @@ TEST(Guide, IsEachVictimsNormalisedInputGradientEvenWithoutGradMode) {
   torch::Tensor got;
   {
     torch::NoGradGuard no_grad;  // as in validation and protection
-    got = (*guide)(x);
+    std::vector<torch::Tensor> classes;
+    got = (*guide)(x, classes);
   }
   EXPECT_FALSE(got.requires_grad());
   EXPECT_EQ(got.sizes(), x.sizes());

@@ -37,7 +37,8 @@ at::Tensor Guide::operator()(const at::Tensor& x, std::vector<at::Tensor>& class
 }
 
 std::string Guide::script() const {
-  // A detector's entry of `classes` is an empty placeholder, so that entries follow the victims.
+  // A detector has no class to move away from; its entry of `classes` is an empty tensor, so
+  // that the entries follow the victims.
   std::string s = R"PY(def guidance(self, x, classes: List[Tensor]):
     assert torch.is_grad_enabled(), "this generator is guided by its victims' input gradients (generator.guide): call it with gradients enabled, outside torch.no_grad()"
     find_classes = len(classes) == 0

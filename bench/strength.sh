@@ -12,6 +12,10 @@
 #
 #   [SEEDS="0 1 2"] bench/strength.sh [BUILD_DIR] [CONFIG...] [-- --set key=value ...]
 #   (default config: configs/spam_cifar.yaml; --set applies to both trainings)
+#
+# Environment: MF_ASSETS (default ../shared/assets: the test images are its cifar10/test),
+# MASKFORGE_PYTHON (the python with torch; default the setup's virtualenv), as for
+# bench/train_step.sh on a GPU machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"
@@ -22,7 +26,8 @@ while (($#)); do
   configs+=("$1"); shift
 done
 ((${#configs[@]})) || configs=(configs/spam_cifar.yaml)
-python="${MASKFORGE_CACHE:-$HOME/.cache/maskforge}/venv/bin/python"
+python="${MASKFORGE_PYTHON:-${MASKFORGE_CACHE:-$HOME/.cache/maskforge}/venv/bin/python}"
+assets="${MF_ASSETS:-../shared/assets}"
 read -ra seeds <<< "${SEEDS:-0 1 2}"
 scripts/cifar-victims.sh vgg  # the recipe trains against the VGG-style CNN too
 
@@ -52,7 +57,7 @@ for config in "${configs[@]}"; do
   cat > "$out/eval.yaml" <<YAML
 version: 1
 run: {name: ${name}_eval}
-images: {dataset: image_folder, root: ../shared/assets/cifar10/test, labels: folder, batch_size: 100}
+images: {dataset: image_folder, root: $assets/cifar10/test, labels: folder, batch_size: 100}
 victims:
   - {name: rn20, kind: classifier, source: torchscript, path: runs/victims/rn20.pt}
   - {name: rn32, kind: classifier, source: torchscript, path: runs/victims/rn32.pt}

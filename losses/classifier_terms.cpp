@@ -10,11 +10,19 @@ namespace {
 struct UntargetedOptions {
   std::string against = "prediction";
   double cap = 10;
+  int64_t top_k = 1;
   template <class V>
   void visit(V& v) {
     v("against", against, "the class to move away from: the clean prediction, or the dataset label (the prediction where an image has none)",
       config::one_of({"prediction", "label"}));
     v("cap", cap, "cross-entropy beyond which an image counts as done (keeps the loss bounded)", config::positive());
+    v("top_k", top_k,
+      "with against: prediction, move away from the clean image's k highest classes together (-log of their summed probability): "
+      "2 or 3 keeps a misread image from being moved onto its true class, usually the runner-up",
+      config::at_least(1));
+  }
+  void validate() const {
+    if (top_k > 1 && against == "label") throw config::FieldError("top_k", "top_k counts the clean prediction's classes; with against: label it must be 1");
   }
 };
 
@@ -36,13 +44,15 @@ struct CwOptions {
   }
 };
 
-// The class each image is pushed away from: its clean prediction, or its label (the clean
-// prediction where the label is unknown, as when protecting photos nobody labelled).
-at::Tensor source_classes(StepContext& ctx, networks::Victim& victim, bool use_labels) {
-  at::Tensor predicted = ctx.clean(victim).argmax(1);
-  if (!use_labels) return predicted;
+// The classes each image is pushed away from, [N, k]: its clean prediction's k highest, or its
+// label (the clean prediction where the label is unknown, as when protecting photos nobody
+// labelled).
+at::Tensor source_classes(StepContext& ctx, networks::Victim& victim, const UntargetedOptions& o) {
+  const at::Tensor& clean = ctx.clean(victim);
+  if (o.against == "prediction") return std::get<1>(clean.topk(o.top_k, 1));
+  at::Tensor predicted = clean.argmax(1);
   const at::Tensor labels = ctx.labels().to(predicted.device());
-  return at::where(labels >= 0, labels, predicted);
+  return at::where(labels >= 0, labels, predicted).unsqueeze(1);
 }
 
 void check_class(int64_t target, const at::Tensor& logits, const std::string& term, const networks::Victim& victim) {
@@ -59,9 +69,10 @@ class UntargetedCe final : public VictimTerm {
   UntargetedCe(const LossConfig& c, const networks::VictimEnsemble& v) : VictimTerm(c, v, {"classifier"}), o_(c.options.as<UntargetedOptions>()) {}
   at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, StepMetrics& m, const std::string& p) override {
     const at::Tensor& logits = ctx.adversarial(victim);
-    at::Tensor y = source_classes(ctx, victim, o_.against == "label");
-    at::Tensor ce = at::cross_entropy_loss(Relativistic ? logits - ctx.clean(victim) : logits, y, {}, at::Reduction::None);
-    m[p + "fooling_rate"] = logits.argmax(1).ne(y).to(at::kFloat).mean().detach();
+    if (o_.top_k > logits.size(1)) fail_input("{}: top_k is {}, but victim '{}' has {} classes", name(), o_.top_k, victim.name(), logits.size(1));
+    at::Tensor away = source_classes(ctx, victim, o_);
+    at::Tensor ce = networks::set_cross_entropy(Relativistic ? logits - ctx.clean(victim) : logits, away);
+    m[p + "fooling_rate"] = logits.argmax(1, true).ne(away).all(1).to(at::kFloat).mean().detach();
     return -ce.clamp_max(o_.cap).mean();
   }
 

@@ -46,6 +46,7 @@ struct GeneratorConfig {
   double head_scale = 1.0;
   std::vector<std::string> guide;
   int64_t guide_steps = 1;
+  int64_t guide_top_k = 1;
 
   // Channels the network takes: the image, and the guidance map when guided.
   int64_t input_channels() const { return guide.empty() ? 3 : 6; }
@@ -65,6 +66,11 @@ struct GeneratorConfig {
     v("guide_steps", guide_steps,
       "passes of a guided generator: each sees the image as protected so far and the guide's gradient there (away from the clean "
       "image's classes) and adds to the perturbation, as the steps of per-image PGD do; protecting runs the guide once per pass",
+      config::at_least(1));
+    v("guide_top_k", guide_top_k,
+      "how many of a guide classifier's highest classes at the clean image its gradient moves away from together (-log of their "
+      "summed probability): 2 or 3 keeps a misread image from being moved onto its true class, usually the runner-up; pair it with "
+      "untargeted_ce's top_k",
       config::at_least(1));
   }
 };

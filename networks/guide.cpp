@@ -7,8 +7,9 @@
 
 namespace mf::networks {
 
-Guide::Guide(std::vector<std::shared_ptr<Victim>> victims) : victims_(std::move(victims)) {
+Guide::Guide(std::vector<std::shared_ptr<Victim>> victims, int64_t top_k) : victims_(std::move(victims)), top_k_(top_k) {
   if (victims_.empty()) fail_runtime("a guide needs at least one victim");
+  if (top_k_ < 1) fail_runtime("a guide moves away from at least one class, not {}", top_k_);
   for (const auto& v : victims_) {
     if (v->kind() != VictimKind::classifier && v->kind() != VictimKind::detector) fail_runtime("guide victim '{}' is neither a classifier nor a detector", v->name());
   }
@@ -24,8 +25,11 @@ at::Tensor Guide::operator()(const at::Tensor& x, std::vector<at::Tensor>& class
     const auto& v = victims_[i];
     at::Tensor out = v->forward(xg).to(at::kFloat), loss;
     if (v->kind() == VictimKind::classifier) {
-      if (find_classes) classes.push_back(out.argmax(1));
-      loss = at::cross_entropy_loss(out, classes[i], {}, at::Reduction::Sum, -100, 0.0);
+      if (find_classes) {
+        if (top_k_ > out.size(1)) fail_input("generator.guide_top_k is {}, but guide victim '{}' has {} classes", top_k_, v->name(), out.size(1));
+        classes.push_back(std::get<1>(out.topk(top_k_, 1)));
+      }
+      loss = set_cross_entropy(out, classes[i]).sum();
     } else {  // over every box
       if (find_classes) classes.emplace_back();
       loss = no_face_loss(out.select(2, 4)).sum();
@@ -60,8 +64,8 @@ std::string Guide::script() const {
     assert g is not None
     total = total + g / (4 * torch.clamp(torch.std(torch.flatten(g, 1), [1], True, False), min=1e-12)).view(-1, 1, 1, 1)
 )PY",
-                     fmt::arg("classes", classifier ? "torch.argmax(out, 1)" : "torch.empty([0], device=out.device)"),
-                     fmt::arg("loss", classifier ? fmt::format("loss = torch.cross_entropy_loss(out, classes[{}], None, 2, -100, 0.0)", i)
+                     fmt::arg("classes", classifier ? fmt::format("torch.topk(out, {}, 1)[1]", top_k_) : "torch.empty([0], device=out.device)"),
+                     fmt::arg("loss", classifier ? fmt::format("loss = torch.sum(torch.logsumexp(out, [1]) - torch.logsumexp(torch.gather(out, 1, classes[{}]), [1]))", i)
                                                  : "loss = -torch.sum(torch.log1p(-torch.clamp(out[:, :, 4], max=1.0 - 1e-6)))"),
                      fmt::arg("h", c.input_size[0]), fmt::arg("w", c.input_size[1]), fmt::arg("i", i),
                      fmt::arg("mean", fmt::format("{:.17g}", fmt::join(c.mean, ", "))), fmt::arg("std", fmt::format("{:.17g}", fmt::join(c.std, ", "))));
@@ -70,11 +74,11 @@ std::string Guide::script() const {
   return s;
 }
 
-std::shared_ptr<Guide> make_guide(const std::vector<std::string>& names, const VictimEnsemble& victims) {
+std::shared_ptr<Guide> make_guide(const std::vector<std::string>& names, int64_t top_k, const VictimEnsemble& victims) {
   if (names.empty()) return nullptr;
   std::vector<std::shared_ptr<Victim>> chosen;
   for (const auto& name : names) chosen.push_back(victims.at(name));
-  return std::make_shared<Guide>(std::move(chosen));
+  return std::make_shared<Guide>(std::move(chosen), top_k);
 }
 
 }  // namespace mf::networks

@@ -174,4 +174,8 @@ std::shared_ptr<Victim> build_victim(const VictimConfig& config, const c10::Devi
 
 at::Tensor no_face_loss(const at::Tensor& scores) { return -at::log1p(-scores.clamp_max(1 - 1e-6)); }
 
+at::Tensor set_cross_entropy(const at::Tensor& logits, const at::Tensor& classes) {
+  return at::logsumexp(logits, 1) - at::logsumexp(logits.gather(1, classes), 1);
+}
+
 }  // namespace mf::networks

@@ -86,6 +86,13 @@ class Victim {
 // which keeps a gradient where the detector is sure (a softmax score near 1 has almost none).
 at::Tensor no_face_loss(const at::Tensor& scores);
 
+// A classifier's cross-entropy away from a set of classes per image: -log of their summed
+// probability, for logits [N, C] and classes [N, k]; [N]. With one class it is the usual
+// cross-entropy. Moving away from a clean image's top two or three classes, not only its
+// prediction, keeps an attack from moving an image the classifier misread onto its true
+// class, which is usually the runner-up (README, "Guided generators").
+at::Tensor set_cross_entropy(const at::Tensor& logits, const at::Tensor& classes);
+
 // The victim that `config` describes, frozen, on `device`, warmed up with one batch.
 std::shared_ptr<Victim> build_victim(const VictimConfig& config, const c10::Device& device);
 

@@ -42,6 +42,9 @@ void Config::validate() const {
   if (generator.guide_steps > 1 && generator.guide.empty()) {
     throw config::FieldError("generator.guide_steps", fmt::format("{} passes need a guide: set generator.guide", generator.guide_steps));
   }
+  if (generator.guide_top_k > 1 && generator.guide.empty()) {
+    throw config::FieldError("generator.guide_top_k", "the classes a guide moves away from need a guide: set generator.guide");
+  }
   // The export carries the guide's networks, so they must be TorchScript files with a plain output.
   for (size_t i = 0; i < generator.guide.size(); ++i) {
     const std::string key = fmt::format("generator.guide.{}", i);

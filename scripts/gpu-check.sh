@@ -4,8 +4,8 @@
 # and the dependencies of DEPS (made by scripts/fetch-gpu-deps.sh on a Debian machine and
 # carried over), runs the CUDA tests (`gpu_test`: autocast, NCCL with one rank, CUDA RNG
 # resume, CUDA graphs; they skip on machines without a GPU), then the GPU benchmark
-# (bench/train_step.sh on `cuda`: maskforge against eager PyTorch, images/s at batch 64 and
-# 256, 32 x 32 and 224 x 224), and prints one table.
+# (bench/train_step.sh on `cuda`: maskforge against eager PyTorch, images/s for 32 x 32 at
+# batch 64 and 256 and 224 x 224 at batch 64), and prints one table.
 #
 #   scripts/gpu-check.sh [DEPS]            (default build-gpu-deps)
 #

@@ -13,7 +13,7 @@ the peak resident memory, for bench/train_step.sh.
 
 It supports what the strength and step-time configs use: an image_folder dataset (held in
 memory; data.crop as random crops, data.hflip), the resnet and unet
-generators, TorchScript victims, the untargeted_ce, relativistic_ce, cw_margin (classifier)
+generators, plain or guided (generator.guide, guide_steps, guide_top_k), TorchScript victims, the untargeted_ce, relativistic_ce, cw_margin (classifier)
 and feature_distance (embedder) terms, the ssim quality term, a constant eps
 (optionally texture-scaled), and trainer.{steps, lr, warmup_steps, lr_floor, betas,
 weight_decay, grad_clip}; it has no robustness transforms and refuses a config with them. The output is a TorchScript module with the interface and attributes of a
@@ -78,10 +78,10 @@ class ResidualBlock(nn.Module):
 class ResnetGenerator(nn.Module):
     multiple: int
 
-    def __init__(self, width, blocks, norm, head_scale):
+    def __init__(self, inputs, width, blocks, norm, head_scale):
         super().__init__()
         w = width
-        self.stem = nn.Conv2d(3, w, 7, padding=3, padding_mode="reflect")
+        self.stem = nn.Conv2d(inputs, w, 7, padding=3, padding_mode="reflect")
         self.stem_norm = norm_layer(norm, w)
         self.down1, self.down1_norm = nn.Conv2d(w, 2 * w, 3, 2, 1), norm_layer(norm, 2 * w)
         self.down2, self.down2_norm = nn.Conv2d(2 * w, 4 * w, 3, 2, 1), norm_layer(norm, 4 * w)
@@ -126,10 +126,10 @@ class UnetUp(nn.Module):
 class UnetGenerator(nn.Module):
     multiple: int
 
-    def __init__(self, width, depth, norm, head_scale):
+    def __init__(self, inputs, width, depth, norm, head_scale):
         super().__init__()
         ch = [width << min(i, 3) for i in range(depth)]
-        self.levels = nn.ModuleList([UnetLevel(3 if i == 0 else ch[i - 1], ch[i], 1 if i == 0 else 2, norm) for i in range(depth)])
+        self.levels = nn.ModuleList([UnetLevel(inputs if i == 0 else ch[i - 1], ch[i], 1 if i == 0 else 2, norm) for i in range(depth)])
         # The decoder, deepest level first.
         self.ups = nn.ModuleList([UnetUp(ch[i + 1] + ch[i], ch[i], norm) for i in range(depth - 2, -1, -1)])
         self.head = nn.Conv2d(ch[0], 3, 1)
@@ -188,9 +188,17 @@ class Protector(nn.Module):
     window: int
     full_std: float
 
-    def __init__(self, net, eps, arch, run_name, texture):
+    guided: bool  # what maskforge protect and eval read: run it with gradients enabled
+    guide_steps: int
+    guide_top_k: int
+
+    def __init__(self, net, eps, arch, run_name, texture, guides, guide_steps, guide_top_k):
         super().__init__()
         self.net = net
+        self.guides = nn.ModuleList(guides)
+        self.guided = bool(guides)
+        self.guide_steps = guide_steps if guides else 0
+        self.guide_top_k = guide_top_k
         self.eps = eps
         self.maskforge_kind = "generator"
         self.arch = arch
@@ -204,14 +212,45 @@ class Protector(nn.Module):
         self.window = int(texture.get("window", 7))
         self.full_std = number(texture.get("full_std", 0))
 
-    @torch.jit.export
-    def perturbation(self, x):
+    def unbounded(self, x):
         h, w = x.shape[2], x.shape[3]
         m = self.net.multiple
         ph, pw = max((h + m - 1) // m, 2) * m - h, max((w + m - 1) // m, 2) * m - w
         padded = F.pad(x, [0, pw, 0, ph], mode="reflect" if ph < h and pw < w else "replicate") if ph or pw else x
-        eps = texture_budget(x, self.eps, self.max_factor, self.mean, self.window, self.full_std) if self.texture else torch.full([1, 1, 1, 1], self.eps)
-        return torch.tanh(self.net(padded)[:, :, :h, :w]) * eps
+        return self.net(padded)[:, :, :h, :w]
+
+    def guidance(self, x, classes: list[torch.Tensor]):
+        """networks/guide.cpp: each guide victim's input gradient of its cross-entropy away from
+        the clean image's top classes (found at the first call), scaled to a standard
+        deviation of 1/4 per image, averaged over the victims; detached."""
+        xg = x.detach().float().requires_grad_(True)
+        find_classes = len(classes) == 0
+        total = torch.zeros_like(xg)
+        i = 0
+        for v in self.guides:
+            out = v(xg).float()
+            if find_classes:
+                classes.append(out.topk(self.guide_top_k, 1)[1])
+            loss = set_cross_entropy(out, classes[i]).sum()
+            g = torch.autograd.grad([loss], [xg])[0]
+            assert g is not None
+            total = total + g / (4 * g.flatten(1).std(1).clamp(min=1e-12)).view(-1, 1, 1, 1)
+            i += 1
+        return (total / len(self.guides)).detach()
+
+    @torch.jit.export
+    def perturbation(self, x):
+        eps = texture_budget(x, self.eps, self.max_factor, self.mean, self.window, self.full_std) if self.texture else torch.full([1, 1, 1, 1], self.eps, device=x.device)
+        if not self.guided:
+            return torch.tanh(self.unbounded(x)) * eps
+        # networks/generator.cpp's passes: each sees the image protected so far and the guide
+        # there, their raw outputs add up, and one tanh bounds the sum.
+        classes: list[torch.Tensor] = []
+        raw = self.unbounded(torch.cat([x, self.guidance(x, classes).to(x.dtype)], 1))
+        for _ in range(1, self.guide_steps):
+            image = (x + torch.tanh(raw) * eps).clamp(0, 1)
+            raw = raw + self.unbounded(torch.cat([image, self.guidance(image, classes).to(x.dtype)], 1))
+        return torch.tanh(raw) * eps
 
     def forward(self, x):
         return torch.clamp(x + self.perturbation(x), 0.0, 1.0)
@@ -272,15 +311,21 @@ def ssim(a, b, window, sigma):
     return (((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))).flatten(1).mean(1)
 
 
+def set_cross_entropy(logits, classes):
+    """-log of the summed probability of `classes` [N, k] per image (networks/victim.cpp)."""
+    return torch.logsumexp(logits, 1) - torch.logsumexp(logits.gather(1, classes), 1)
+
+
 def adversarial_loss(term, out, clean, labels):
     """The adversarial terms of losses/classifier_terms.cpp and embedding_terms.cpp, per image, to minimise."""
     name = term["name"]
     if name == "feature_distance":
         return -(out - clean).flatten(1).pow(2).sum(1) / clean.flatten(1).pow(2).sum(1).clamp(min=1e-8)
-    source = labels if term.get("against", "prediction") == "label" else clean.argmax(1)
     if name in ("untargeted_ce", "relativistic_ce"):
+        away = labels[:, None] if term.get("against", "prediction") == "label" else clean.topk(int(term.get("top_k", 1)), 1)[1]
         logits = out - clean if name == "relativistic_ce" else out
-        return -F.cross_entropy(logits, source, reduction="none").clamp(max=number(term.get("cap", 10)))
+        return -set_cross_entropy(logits, away).clamp(max=number(term.get("cap", 10)))
+    source = clean.argmax(1)
     own = out.gather(1, source[:, None]).squeeze(1)
     others = out.scatter(1, source[:, None], -1e9).amax(1)
     return (own - others).clamp(min=-number(term.get("kappa", 0)))
@@ -328,18 +373,19 @@ def main():
             raise SystemExit(f"spam_reference: loss term {term['name']} (or its victim_weights) is not supported")
     if c.get("robustness"):
         raise SystemExit("spam_reference: robustness transforms are not supported; pass --set 'robustness=[]'")
-    if g.get("guide"):
-        raise SystemExit("spam_reference: guided generators (generator.guide) are not supported")
+    guides = [next(v for v in victims if v.name == name) for name in g.get("guide", [])]
+    inputs = 6 if guides else 3  # a guided generator sees the guidance map beside the image
     eps_config = c.get("eps", {})
     eps = number(eps_config.get("value", 8 / 255))
     texture = eps_config if eps_config.get("scaling", "none") == "texture" else None
     arch, norm = g.get("arch", "resnet"), g.get("norm", "instance")
     head_scale = number(g.get("head_scale", 1))
     if arch == "resnet":
-        net = ResnetGenerator(int(g.get("width", 32)), int(g.get("blocks", 4)), norm, head_scale)
+        net = ResnetGenerator(inputs, int(g.get("width", 32)), int(g.get("blocks", 4)), norm, head_scale)
     else:
-        net = UnetGenerator(int(g.get("width", 16)), int(g.get("depth", 4)), norm, head_scale)
-    protector = Protector(net, eps, arch, c.get("run", {}).get("name", Path(args.config).stem) + " (eager reference)", texture).to(device)
+        net = UnetGenerator(inputs, int(g.get("width", 16)), int(g.get("depth", 4)), norm, head_scale)
+    protector = Protector(net, eps, arch, c.get("run", {}).get("name", Path(args.config).stem) + " (eager reference)", texture,
+                          guides, int(g.get("guide_steps", 1)), int(g.get("guide_top_k", 1))).to(device)
 
     steps, lr, warmup = int(t.get("steps", 1000)), number(t.get("lr", 1e-3)), int(t.get("warmup_steps", 0))
     floor = number(t.get("lr_floor", 0))

@@ -118,6 +118,34 @@ TEST(AdversarialTerms, ClassifierTermsFoolASmallClassifier) {
   EXPECT_GT(e.last["entropy/net/normalised_entropy"], e.first["entropy/net/normalised_entropy"] + 0.15);
 }
 
+// untargeted_ce with top_k: -log of the summed probability of the clean image's k highest
+// classes, capped; an image counts as fooled when its class is none of them.
+TEST(AdversarialTerms, UntargetedCeMovesAwayFromTheTopClassesTogether) {
+  VictimConfig net = builtin("net", "classifier", "tiny_cnn");
+  net.source_options = config::Options::of(networks::BuiltinSourceOptions{.checkpoint = test::trained_tiny_cnn().string(), .classes = 4});
+  networks::VictimEnsemble victims({net}, torch::kCPU);
+  auto x = images(4);
+  torch::manual_seed(1);
+  auto delta = (torch::rand_like(x) * 2 - 1) * (16.0 / 255);
+  auto labels = torch::full({x.size(0)}, -1, torch::kLong);
+  StepContext ctx(victims, x, delta, {}, labels, torch::full({x.size(0), 4}, -1.0), 0);
+  auto t = loss_terms().at("untargeted_ce").build.make(term("{name: untargeted_ce, top_k: 2, cap: 1.5}"), victims);
+  StepMetrics m;
+  const double loss = t->compute(ctx, m).item<double>();
+  {
+    torch::NoGradGuard no_grad;
+    auto& v = *victims.at("net");
+    auto top2 = std::get<1>(v.forward(x).topk(2, 1));
+    auto adversarial = v.forward((x + delta).clamp(0, 1));
+    auto by_hand = -(-torch::log(adversarial.softmax(1).gather(1, top2).sum(1))).clamp_max(1.5).mean();
+    EXPECT_NEAR(loss, by_hand.item<double>(), 1e-5);
+    auto outside = adversarial.argmax(1, true).ne(top2).all(1).to(torch::kFloat).mean();
+    EXPECT_NEAR(values(m).at("untargeted_ce/net/fooling_rate"), outside.item<double>(), 1e-6);
+  }
+  // Minimised, it moves every image out of its clean top two.
+  EXPECT_EQ(optimise(term("{name: untargeted_ce, top_k: 2}"), victims, x, 8.0 / 255, 150).last["untargeted_ce/net/fooling_rate"], 1);
+}
+
 TEST(AdversarialTerms, EmbeddingTermsMoveTheEmbedding) {
   torch::manual_seed(0);
   // The trained classifier's logit vector serves as a small embedding that tells images apart.

@@ -9,7 +9,6 @@ namespace mf::networks {
 
 Guide::Guide(std::vector<std::shared_ptr<Victim>> victims, int64_t top_k) : victims_(std::move(victims)), top_k_(top_k) {
   if (victims_.empty()) fail_runtime("a guide needs at least one victim");
-  if (top_k_ < 1) fail_runtime("a guide moves away from at least one class, not {}", top_k_);
   for (const auto& v : victims_) {
     if (v->kind() != VictimKind::classifier && v->kind() != VictimKind::detector) fail_runtime("guide victim '{}' is neither a classifier nor a detector", v->name());
   }

@@ -13,8 +13,8 @@ the peak resident memory, for bench/train_step.sh.
 
 It supports what the strength and step-time configs use: an image_folder dataset (held in
 memory; data.crop as random crops, data.hflip), the resnet and unet
-generators, plain or guided (generator.guide, guide_steps, guide_top_k), TorchScript victims, the untargeted_ce, relativistic_ce, cw_margin (classifier)
-and feature_distance (embedder) terms, the ssim quality term, a constant eps
+generators, plain or guided (generator.guide, guide_steps, guide_top_k), TorchScript
+victims, the untargeted_ce, relativistic_ce, cw_margin (classifier) and feature_distance (embedder) terms, the ssim quality term, a constant eps
 (optionally texture-scaled), and trainer.{steps, lr, warmup_steps, lr_floor, betas,
 weight_decay, grad_clip}; it has no robustness transforms and refuses a config with them. The output is a TorchScript module with the interface and attributes of a
 `maskforge export`, so `maskforge eval` and `maskforge protect` take it.
@@ -197,7 +197,7 @@ class Protector(nn.Module):
         self.net = net
         self.guides = nn.ModuleList(guides)
         self.guided = bool(guides)
-        self.guide_steps = guide_steps if guides else 0
+        self.guide_steps = guide_steps
         self.guide_top_k = guide_top_k
         self.eps = eps
         self.maskforge_kind = "generator"

@@ -374,6 +374,8 @@ def main():
     if c.get("robustness"):
         raise SystemExit("spam_reference: robustness transforms are not supported; pass --set 'robustness=[]'")
     guides = [next(v for v in victims if v.name == name) for name in g.get("guide", [])]
+    if any(v.kind != "classifier" for v in guides):
+        raise SystemExit("spam_reference: a guide victim must be a classifier (detector guides are not supported)")
     inputs = 6 if guides else 3  # a guided generator sees the guidance map beside the image
     eps_config = c.get("eps", {})
     eps = number(eps_config.get("value", 8 / 255))

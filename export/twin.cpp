@@ -98,11 +98,11 @@ torch::jit::Module generator_twin(const networks::Generator& generator, const Ex
       twin.register_module(fmt::format("guide{}", i), running->clone());
     }
     twin.define(guide->script());
-    passes = fmt::format(R"(    classes: List[Tensor] = []
-    raw = self.unbounded(torch.cat([x, self.guidance(x, classes)], 1))
+    passes = fmt::format(R"(    away: List[Tensor] = []
+    raw = self.unbounded(torch.cat([x, self.guidance(x, away)], 1))
     for _ in range({more}):
         seen = torch.clamp(x + torch.tanh(raw) * e, 0.0, 1.0)
-        raw = raw + self.unbounded(torch.cat([seen, self.guidance(seen, classes)], 1))
+        raw = raw + self.unbounded(torch.cat([seen, self.guidance(seen, away)], 1))
     return torch.tanh(raw) * e
 )",
                          fmt::arg("more", generator.guide_steps() - 1));

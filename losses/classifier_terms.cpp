@@ -11,6 +11,7 @@ struct UntargetedOptions {
   std::string against = "prediction";
   double cap = 10;
   int64_t top_k = 1;
+  std::string top_k_weights = "equal";
   template <class V>
   void visit(V& v) {
     v("against", against, "the class to move away from: the clean prediction, or the dataset label (the prediction where an image has none)",
@@ -20,9 +21,14 @@ struct UntargetedOptions {
       "with against: prediction, move away from the clean image's k highest classes together (-log of their summed probability): "
       "2 or 3 keeps a misread image from being moved onto its true class, usually the runner-up",
       config::at_least(1));
+    v("top_k_weights", top_k_weights,
+      "how the top_k classes count: equal, or clean (each by its clean probability: a sure image is pushed off its prediction, "
+      "a doubtful one off its runner-ups too)",
+      config::one_of({"equal", "clean"}));
   }
   void validate() const {
     if (top_k > 1 && against == "label") throw config::FieldError("top_k", "top_k counts the clean prediction's classes; with against: label it must be 1");
+    if (top_k_weights != "equal" && top_k == 1) throw config::FieldError("top_k_weights", "top_k_weights weighs the top_k classes: set top_k to 2 or more");
   }
 };
 
@@ -44,15 +50,15 @@ struct CwOptions {
   }
 };
 
-// The classes each image is pushed away from, [N, k]: its clean prediction's k highest, or its
-// label (the clean prediction where the label is unknown, as when protecting photos nobody
-// labelled).
-at::Tensor source_classes(StepContext& ctx, networks::Victim& victim, const UntargetedOptions& o) {
+// The classes each image is pushed away from, as log-weights [N, C] (away_cross_entropy): its
+// clean prediction's k highest, or its label (the clean prediction where the label is
+// unknown, as when protecting photos nobody labelled).
+at::Tensor away_weights(StepContext& ctx, networks::Victim& victim, const UntargetedOptions& o) {
   const at::Tensor& clean = ctx.clean(victim);
-  if (o.against == "prediction") return std::get<1>(clean.topk(o.top_k, 1));
+  if (o.against == "prediction") return networks::away_from_top_classes(clean, o.top_k, o.top_k_weights == "clean");
   at::Tensor predicted = clean.argmax(1);
   const at::Tensor labels = ctx.labels().to(predicted.device());
-  return at::where(labels >= 0, labels, predicted).unsqueeze(1);
+  return networks::away_from_class(at::where(labels >= 0, labels, predicted), clean.size(1));
 }
 
 void check_class(int64_t target, const at::Tensor& logits, const std::string& term, const networks::Victim& victim) {
@@ -70,9 +76,9 @@ class UntargetedCe final : public VictimTerm {
   at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, StepMetrics& m, const std::string& p) override {
     const at::Tensor& logits = ctx.adversarial(victim);
     if (o_.top_k > logits.size(1)) fail_input("{}: top_k is {}, but victim '{}' has {} classes", name(), o_.top_k, victim.name(), logits.size(1));
-    at::Tensor away = source_classes(ctx, victim, o_);
-    at::Tensor ce = networks::set_cross_entropy(Relativistic ? logits - ctx.clean(victim) : logits, away);
-    m[p + "fooling_rate"] = logits.argmax(1, true).ne(away).all(1).to(at::kFloat).mean().detach();
+    at::Tensor away = away_weights(ctx, victim, o_);
+    at::Tensor ce = networks::away_cross_entropy(Relativistic ? logits - ctx.clean(victim) : logits, away);
+    m[p + "fooling_rate"] = away.gather(1, logits.argmax(1, true)).isinf().to(at::kFloat).mean().detach();
     return -ce.clamp_max(o_.cap).mean();
   }
 

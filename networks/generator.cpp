@@ -18,8 +18,8 @@ torch::Tensor Generator::forward(const torch::Tensor& x, const torch::Tensor& ep
   if (e.dim() == 1) e = e.view({-1, 1, 1, 1});
   if (!guide) return torch::tanh(unbounded(x)) * e;
   // Every pass moves away from the classes of the clean image, which the first one finds.
-  std::vector<at::Tensor> classes;
-  auto with_guidance = [&](const torch::Tensor& image) { return torch::cat({image, (*guide)(image, classes).to(image.scalar_type())}, 1); };
+  std::vector<at::Tensor> away;
+  auto with_guidance = [&](const torch::Tensor& image) { return torch::cat({image, (*guide)(image, away).to(image.scalar_type())}, 1); };
   torch::Tensor raw = unbounded(with_guidance(x));
   for (int64_t pass = 1; pass < guide_steps_; ++pass) raw = raw + unbounded(with_guidance((x + torch::tanh(raw) * e).clamp(0, 1)));
   return torch::tanh(raw) * e;

@@ -47,6 +47,7 @@ struct GeneratorConfig {
   std::vector<std::string> guide;
   int64_t guide_steps = 1;
   int64_t guide_top_k = 1;
+  std::string guide_top_k_weights = "equal";
 
   // Channels the network takes: the image, and the guidance map when guided.
   int64_t input_channels() const { return guide.empty() ? 3 : 6; }
@@ -72,6 +73,10 @@ struct GeneratorConfig {
       "summed probability): 2 or 3 keeps a misread image from being moved onto its true class, usually the runner-up; pair it with "
       "untargeted_ce's top_k",
       config::at_least(1));
+    v("guide_top_k_weights", guide_top_k_weights,
+      "how a guide's top_k classes count: equal, or clean (each by its clean probability, so that the map tells a sure image "
+      "from a doubtful one); pair it with untargeted_ce's top_k_weights",
+      config::one_of({"equal", "clean"}));
   }
 };
 

@@ -7,16 +7,17 @@
 
 namespace mf::networks {
 
-Guide::Guide(std::vector<std::shared_ptr<Victim>> victims, int64_t top_k) : victims_(std::move(victims)), top_k_(top_k) {
+Guide::Guide(std::vector<std::shared_ptr<Victim>> victims, int64_t top_k, bool by_clean_probability)
+    : victims_(std::move(victims)), top_k_(top_k), by_clean_probability_(by_clean_probability) {
   if (victims_.empty()) fail_runtime("a guide needs at least one victim");
   for (const auto& v : victims_) {
     if (v->kind() != VictimKind::classifier && v->kind() != VictimKind::detector) fail_runtime("guide victim '{}' is neither a classifier nor a detector", v->name());
   }
 }
 
-at::Tensor Guide::operator()(const at::Tensor& x, std::vector<at::Tensor>& classes) const {
-  const bool find_classes = classes.empty();
-  if (!find_classes && classes.size() != victims_.size()) fail_runtime("guide: {} classes for {} victims", classes.size(), victims_.size());
+at::Tensor Guide::operator()(const at::Tensor& x, std::vector<at::Tensor>& away) const {
+  const bool find_classes = away.empty();
+  if (!find_classes && away.size() != victims_.size()) fail_runtime("guide: {} class weights for {} victims", away.size(), victims_.size());
   at::AutoGradMode grad(true);
   at::Tensor xg = x.detach().requires_grad_(true);
   at::Tensor total = at::zeros_like(x, at::kFloat);
@@ -26,11 +27,11 @@ at::Tensor Guide::operator()(const at::Tensor& x, std::vector<at::Tensor>& class
     if (v->kind() == VictimKind::classifier) {
       if (find_classes) {
         if (top_k_ > out.size(1)) fail_input("generator.guide_top_k is {}, but guide victim '{}' has {} classes", top_k_, v->name(), out.size(1));
-        classes.push_back(std::get<1>(out.topk(top_k_, 1)));
+        away.push_back(away_from_top_classes(out, top_k_, by_clean_probability_));
       }
-      loss = set_cross_entropy(out, classes[i]).sum();
+      loss = away_cross_entropy(out, away[i]).sum();
     } else {  // over every box
-      if (find_classes) classes.emplace_back();
+      if (find_classes) away.emplace_back();
       loss = no_face_loss(out.select(2, 4)).sum();
     }
     at::Tensor g = torch::autograd::grad({loss}, {xg})[0].to(at::kFloat);
@@ -40,11 +41,11 @@ at::Tensor Guide::operator()(const at::Tensor& x, std::vector<at::Tensor>& class
 }
 
 std::string Guide::script() const {
-  // A detector has no class to move away from; its entry of `classes` is an empty tensor, so
+  // A detector has no class to move away from; its entry of `away` is an empty tensor, so
   // that the entries follow the victims.
-  std::string s = R"PY(def guidance(self, x, classes: List[Tensor]):
+  std::string s = R"PY(def guidance(self, x, away: List[Tensor]):
     assert torch.is_grad_enabled(), "this generator is guided by its victims' input gradients (generator.guide): call it with gradients enabled, outside torch.no_grad()"
-    find_classes = len(classes) == 0
+    find_classes = len(away) == 0
     xg = x.detach().requires_grad_(True)
     total = torch.zeros_like(x)
 )PY";
@@ -57,14 +58,18 @@ std::string Guide::script() const {
     v = (v - torch.tensor([{mean}], dtype=v.dtype, device=v.device).view(1, 3, 1, 1)) / torch.tensor([{std}], dtype=v.dtype, device=v.device).view(1, 3, 1, 1)
     out = self.guide{i}.forward(v).float()
     if find_classes:
-        classes.append({classes})
+        {classes}
     {loss}
     g = torch.autograd.grad([loss], [xg])[0]
     assert g is not None
     total = total + g / (4 * torch.clamp(torch.std(torch.flatten(g, 1), [1], True, False), min=1e-12)).view(-1, 1, 1, 1)
 )PY",
-                     fmt::arg("classes", classifier ? fmt::format("torch.topk(out, {}, 1)[1]", top_k_) : "torch.empty([0], device=out.device)"),
-                     fmt::arg("loss", classifier ? fmt::format("loss = torch.sum(torch.logsumexp(out, [1]) - torch.logsumexp(torch.gather(out, 1, classes[{}]), [1]))", i)
+                     fmt::arg("classes", classifier ? fmt::format(R"PY(clean = out.detach()
+        top = torch.topk(clean, {}, 1)[1]
+        away.append(torch.full_like(clean, -float("inf")).scatter(1, top, {})))PY", top_k_,
+                                                                  by_clean_probability_ ? "torch.gather(torch.log_softmax(clean, 1), 1, top)" : "torch.zeros(top.shape, device=out.device)")
+                                                : "away.append(torch.empty([0], device=out.device))"),
+                     fmt::arg("loss", classifier ? fmt::format("loss = torch.sum(torch.logsumexp(out, [1]) - torch.logsumexp(out + away[{}], [1]))", i)
                                                  : "loss = -torch.sum(torch.log1p(-torch.clamp(out[:, :, 4], max=1.0 - 1e-6)))"),
                      fmt::arg("h", c.input_size[0]), fmt::arg("w", c.input_size[1]), fmt::arg("i", i),
                      fmt::arg("mean", fmt::format("{:.17g}", fmt::join(c.mean, ", "))), fmt::arg("std", fmt::format("{:.17g}", fmt::join(c.std, ", "))));
@@ -73,11 +78,11 @@ std::string Guide::script() const {
   return s;
 }
 
-std::shared_ptr<Guide> make_guide(const std::vector<std::string>& names, int64_t top_k, const VictimEnsemble& victims) {
+std::shared_ptr<Guide> make_guide(const std::vector<std::string>& names, int64_t top_k, bool by_clean_probability, const VictimEnsemble& victims) {
   if (names.empty()) return nullptr;
   std::vector<std::shared_ptr<Victim>> chosen;
   for (const auto& name : names) chosen.push_back(victims.at(name));
-  return std::make_shared<Guide>(std::move(chosen), top_k);
+  return std::make_shared<Guide>(std::move(chosen), top_k, by_clean_probability);
 }
 
 }  // namespace mf::networks

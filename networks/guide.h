@@ -18,16 +18,16 @@ namespace mf::networks {
 class Guide {
  public:
   // A classifier's loss moves away from its `top_k` highest classes at the clean image
-  // together (set_cross_entropy).
-  Guide(std::vector<std::shared_ptr<Victim>> victims, int64_t top_k);
+  // together, weighed equally or by their clean probabilities (away_cross_entropy).
+  Guide(std::vector<std::shared_ptr<Victim>> victims, int64_t top_k, bool by_clean_probability);
 
   // The guidance map [N, 3, H, W] for images x in [0, 1]: each victim's gradient scaled to
   // a standard deviation of 1/4 per image, averaged over the victims; detached. Computes
   // gradients even under a NoGradGuard. A classifier's gradient moves away from its entry
-  // of `classes` (one per victim: [N, top_k], undefined for a detector); left empty, it is
-  // filled with each classifier's top classes at x, so that later calls move away from the
-  // same classes.
-  at::Tensor operator()(const at::Tensor& x, std::vector<at::Tensor>& classes) const;
+  // of `away` (one per victim: log-weights [N, C] of away_from_top_classes, empty for a
+  // detector); left empty, it is filled from each classifier's output at x, so that later
+  // calls move away from the same classes.
+  at::Tensor operator()(const at::Tensor& x, std::vector<at::Tensor>& away) const;
 
   const std::vector<std::shared_ptr<Victim>>& victims() const { return victims_; }
 
@@ -39,9 +39,10 @@ class Guide {
  private:
   std::vector<std::shared_ptr<Victim>> victims_;
   int64_t top_k_;
+  bool by_clean_probability_;
 };
 
 // The guide of the victims `names` of `victims`; nullptr when `names` is empty.
-std::shared_ptr<Guide> make_guide(const std::vector<std::string>& names, int64_t top_k, const VictimEnsemble& victims);
+std::shared_ptr<Guide> make_guide(const std::vector<std::string>& names, int64_t top_k, bool by_clean_probability, const VictimEnsemble& victims);
 
 }  // namespace mf::networks

@@ -7,6 +7,7 @@
 #include <torch/nn/functional/upsampling.h>
 
 #include <fstream>
+#include <limits>
 
 namespace mf::networks {
 namespace {
@@ -174,8 +175,20 @@ std::shared_ptr<Victim> build_victim(const VictimConfig& config, const c10::Devi
 
 at::Tensor no_face_loss(const at::Tensor& scores) { return -at::log1p(-scores.clamp_max(1 - 1e-6)); }
 
-at::Tensor set_cross_entropy(const at::Tensor& logits, const at::Tensor& classes) {
-  return at::logsumexp(logits, 1) - at::logsumexp(logits.gather(1, classes), 1);
+at::Tensor away_from_top_classes(const at::Tensor& clean_logits, int64_t top_k, bool by_clean_probability) {
+  const at::Tensor logits = clean_logits.detach().to(at::kFloat);
+  const at::Tensor top = std::get<1>(logits.topk(top_k, 1));
+  const at::Tensor weights = by_clean_probability ? logits.log_softmax(1).gather(1, top) : at::zeros(top.sizes(), logits.options());
+  return at::full_like(logits, -std::numeric_limits<float>::infinity()).scatter(1, top, weights);
+}
+
+at::Tensor away_from_class(const at::Tensor& classes, int64_t num_classes) {
+  return at::full({classes.size(0), num_classes}, -std::numeric_limits<float>::infinity(), classes.options().dtype(at::kFloat))
+      .scatter(1, classes.unsqueeze(1), 0.0);
+}
+
+at::Tensor away_cross_entropy(const at::Tensor& logits, const at::Tensor& log_weights) {
+  return at::logsumexp(logits, 1) - at::logsumexp(logits + log_weights, 1);
 }
 
 }  // namespace mf::networks

@@ -86,12 +86,22 @@ class Victim {
 // which keeps a gradient where the detector is sure (a softmax score near 1 has almost none).
 at::Tensor no_face_loss(const at::Tensor& scores);
 
-// A classifier's cross-entropy away from a set of classes per image: -log of their summed
-// probability, for logits [N, C] and classes [N, k]; [N]. With one class it is the usual
-// cross-entropy. Moving away from a clean image's top two or three classes, not only its
-// prediction, keeps an attack from moving an image the classifier misread onto its true
-// class, which is usually the runner-up (README, "Guided generators").
-at::Tensor set_cross_entropy(const at::Tensor& logits, const at::Tensor& classes);
+// The classes an attack on a classifier moves away from, as log-weights [N, C]: finite at
+// each image's `top_k` highest classes of `clean_logits`, -inf elsewhere. Equal weights (0)
+// treat the k classes alike; `by_clean_probability` weighs each by its clean probability, so
+// that an image the classifier was sure of is pushed off its prediction alone and a doubtful
+// one off its runner-ups too. Detached: the weights are the attack's fixed starting point.
+at::Tensor away_from_top_classes(const at::Tensor& clean_logits, int64_t top_k, bool by_clean_probability);
+
+// The same for one class per image, [N] (e.g. a label).
+at::Tensor away_from_class(const at::Tensor& classes, int64_t num_classes);
+
+// A classifier's cross-entropy away from weighted classes per image: -log of their weighted
+// summed probability, logsumexp(logits) - logsumexp(logits + log_weights), [N]. With one
+// class it is the usual cross-entropy. Moving away from a clean image's top two or three
+// classes, not only its prediction, keeps an attack from moving an image the classifier
+// misread onto its true class, which is usually the runner-up (README, "Guided generators").
+at::Tensor away_cross_entropy(const at::Tensor& logits, const at::Tensor& log_weights);
 
 // The victim that `config` describes, frozen, on `device`, warmed up with one batch.
 std::shared_ptr<Victim> build_victim(const VictimConfig& config, const c10::Device& device);

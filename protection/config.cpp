@@ -45,6 +45,9 @@ void Config::validate() const {
   if (generator.guide_top_k > 1 && generator.guide.empty()) {
     throw config::FieldError("generator.guide_top_k", "the classes a guide moves away from need a guide: set generator.guide");
   }
+  if (generator.guide_top_k_weights != "equal" && generator.guide_top_k == 1) {
+    throw config::FieldError("generator.guide_top_k_weights", "guide_top_k_weights weighs the guide's top classes: set generator.guide_top_k to 2 or more");
+  }
   // The export carries the guide's networks, so they must be TorchScript files with a plain output.
   for (size_t i = 0; i < generator.guide.size(); ++i) {
     const std::string key = fmt::format("generator.guide.{}", i);

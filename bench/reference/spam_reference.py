@@ -13,7 +13,7 @@ the peak resident memory, for bench/train_step.sh.
 
 It supports what the strength and step-time configs use: an image_folder dataset (held in
 memory; data.crop as random crops, data.hflip), the resnet and unet
-generators, plain or guided (generator.guide, guide_steps, guide_top_k), TorchScript
+generators, plain or guided (generator.guide, guide_steps, guide_top_k, guide_top_k_weights), TorchScript
 victims, the untargeted_ce, relativistic_ce, cw_margin (classifier) and feature_distance (embedder) terms, the ssim quality term, a constant eps
 (optionally texture-scaled), and trainer.{steps, lr, warmup_steps, lr_floor, betas,
 weight_decay, grad_clip}; it has no robustness transforms and refuses a config with them. The output is a TorchScript module with the interface and attributes of a
@@ -191,14 +191,16 @@ class Protector(nn.Module):
     guided: bool  # what maskforge protect and eval read: run it with gradients enabled
     guide_steps: int
     guide_top_k: int
+    guide_by_clean_probability: bool
 
-    def __init__(self, net, eps, arch, run_name, texture, guides, guide_steps, guide_top_k):
+    def __init__(self, net, eps, arch, run_name, texture, guides, guide_steps, guide_top_k, guide_by_clean_probability):
         super().__init__()
         self.net = net
         self.guides = nn.ModuleList(guides)
         self.guided = bool(guides)
         self.guide_steps = guide_steps
         self.guide_top_k = guide_top_k
+        self.guide_by_clean_probability = guide_by_clean_probability
         self.eps = eps
         self.maskforge_kind = "generator"
         self.arch = arch
@@ -219,19 +221,19 @@ class Protector(nn.Module):
         padded = F.pad(x, [0, pw, 0, ph], mode="reflect" if ph < h and pw < w else "replicate") if ph or pw else x
         return self.net(padded)[:, :, :h, :w]
 
-    def guidance(self, x, classes: list[torch.Tensor]):
+    def guidance(self, x, away: list[torch.Tensor]):
         """networks/guide.cpp: each guide victim's input gradient of its cross-entropy away from
-        the clean image's top classes (found at the first call), scaled to a standard
+        the clean image's top classes (weighed at the first call), scaled to a standard
         deviation of 1/4 per image, averaged over the victims; detached."""
         xg = x.detach().float().requires_grad_(True)
-        find_classes = len(classes) == 0
+        find_classes = len(away) == 0
         total = torch.zeros_like(xg)
         i = 0
         for v in self.guides:
             out = v(xg).float()
             if find_classes:
-                classes.append(out.topk(self.guide_top_k, 1)[1])
-            loss = set_cross_entropy(out, classes[i]).sum()
+                away.append(away_from_top_classes(out, self.guide_top_k, self.guide_by_clean_probability))
+            loss = away_cross_entropy(out, away[i]).sum()
             g = torch.autograd.grad([loss], [xg])[0]
             assert g is not None
             total = total + g / (4 * g.flatten(1).std(1).clamp(min=1e-12)).view(-1, 1, 1, 1)
@@ -245,11 +247,11 @@ class Protector(nn.Module):
             return torch.tanh(self.unbounded(x)) * eps
         # networks/generator.cpp's passes: each sees the image protected so far and the guide
         # there, their raw outputs add up, and one tanh bounds the sum.
-        classes: list[torch.Tensor] = []
-        raw = self.unbounded(torch.cat([x, self.guidance(x, classes).to(x.dtype)], 1))
+        away: list[torch.Tensor] = []
+        raw = self.unbounded(torch.cat([x, self.guidance(x, away).to(x.dtype)], 1))
         for _ in range(1, self.guide_steps):
             image = (x + torch.tanh(raw) * eps).clamp(0, 1)
-            raw = raw + self.unbounded(torch.cat([image, self.guidance(image, classes).to(x.dtype)], 1))
+            raw = raw + self.unbounded(torch.cat([image, self.guidance(image, away).to(x.dtype)], 1))
         return torch.tanh(raw) * eps
 
     def forward(self, x):
@@ -311,9 +313,18 @@ def ssim(a, b, window, sigma):
     return (((2 * mu_a * mu_b + c1) * (2 * cov + c2)) / ((mu_a ** 2 + mu_b ** 2 + c1) * (var_a + var_b + c2))).flatten(1).mean(1)
 
 
-def set_cross_entropy(logits, classes):
-    """-log of the summed probability of `classes` [N, k] per image (networks/victim.cpp)."""
-    return torch.logsumexp(logits, 1) - torch.logsumexp(logits.gather(1, classes), 1)
+def away_from_top_classes(clean_logits, top_k: int, by_clean_probability: bool):
+    """Log-weights [N, C] of each image's top_k classes, 0 or their clean log-probability, -inf
+    elsewhere (networks/victim.cpp)."""
+    clean = clean_logits.detach().float()
+    top = clean.topk(top_k, 1)[1]
+    weights = clean.log_softmax(1).gather(1, top) if by_clean_probability else torch.zeros(top.shape, device=clean.device)
+    return torch.full_like(clean, -float("inf")).scatter(1, top, weights)
+
+
+def away_cross_entropy(logits, log_weights):
+    """-log of the weighted summed probability of the classes log_weights marks, per image."""
+    return torch.logsumexp(logits, 1) - torch.logsumexp(logits + log_weights, 1)
 
 
 def adversarial_loss(term, out, clean, labels):
@@ -322,9 +333,12 @@ def adversarial_loss(term, out, clean, labels):
     if name == "feature_distance":
         return -(out - clean).flatten(1).pow(2).sum(1) / clean.flatten(1).pow(2).sum(1).clamp(min=1e-8)
     if name in ("untargeted_ce", "relativistic_ce"):
-        away = labels[:, None] if term.get("against", "prediction") == "label" else clean.topk(int(term.get("top_k", 1)), 1)[1]
+        if term.get("against", "prediction") == "label":
+            away = torch.full_like(clean, -float("inf")).scatter(1, labels[:, None], 0.0)
+        else:
+            away = away_from_top_classes(clean, int(term.get("top_k", 1)), term.get("top_k_weights", "equal") == "clean")
         logits = out - clean if name == "relativistic_ce" else out
-        return -set_cross_entropy(logits, away).clamp(max=number(term.get("cap", 10)))
+        return -away_cross_entropy(logits, away).clamp(max=number(term.get("cap", 10)))
     source = clean.argmax(1)
     own = out.gather(1, source[:, None]).squeeze(1)
     others = out.scatter(1, source[:, None], -1e9).amax(1)
@@ -387,7 +401,8 @@ def main():
     else:
         net = UnetGenerator(inputs, int(g.get("width", 16)), int(g.get("depth", 4)), norm, head_scale)
     protector = Protector(net, eps, arch, c.get("run", {}).get("name", Path(args.config).stem) + " (eager reference)", texture,
-                          guides, int(g.get("guide_steps", 1)), int(g.get("guide_top_k", 1))).to(device)
+                          guides, int(g.get("guide_steps", 1)), int(g.get("guide_top_k", 1)),
+                          g.get("guide_top_k_weights", "equal") == "clean").to(device)
 
     steps, lr, warmup = int(t.get("steps", 1000)), number(t.get("lr", 1e-3)), int(t.get("warmup_steps", 0))
     floor = number(t.get("lr_floor", 0))

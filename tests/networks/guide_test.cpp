@@ -3,6 +3,7 @@
 #include "networks/guide.h"
 #include "tests/support/files.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <torch/script.h>
 #include <torch/torch.h>
@@ -57,11 +58,11 @@ VictimConfig scripted(const std::string& name, const std::string& path, const st
 }
 
 // What the guide must compute, written out: each victim's gradient of its own loss (a
-// classifier's -log of the summed probability of its `top_k` highest classes, or of
-// `classes` where given; a detector's -log(1 - score) over its boxes), scaled to a standard
-// deviation of 1/4 per image, averaged.
+// classifier's -log of the summed probability of `classes` [N, k], its `top_k` highest where
+// not given, each probability times exp(`log_weights`) where given; a detector's
+// -log(1 - score) over its boxes), scaled to a standard deviation of 1/4 per image, averaged.
 torch::Tensor by_hand(const std::vector<std::shared_ptr<Victim>>& victims, const torch::Tensor& x, const std::vector<torch::Tensor>& classes = {},
-                      int64_t top_k = 1) {
+                      int64_t top_k = 1, const std::vector<torch::Tensor>& log_weights = {}) {
   torch::Tensor total = torch::zeros_like(x);
   for (size_t i = 0; i < victims.size(); ++i) {
     const auto& v = victims[i];
@@ -70,7 +71,9 @@ torch::Tensor by_hand(const std::vector<std::shared_ptr<Victim>>& victims, const
     if (v->kind() == VictimKind::classifier) {
       const torch::Tensor away = classes.empty() ? std::get<1>(out.topk(top_k, 1)) : classes[i];
       // log of the summed probabilities, from log-probabilities (the logits are large)
-      (-out.log_softmax(1).gather(1, away).logsumexp(1)).sum().backward();
+      auto log_p = out.log_softmax(1).gather(1, away);
+      if (!log_weights.empty()) log_p = log_p + log_weights[i];
+      (-log_p.logsumexp(1)).sum().backward();
     } else {
       (-torch::log(1 - out.select(2, 4))).sum().backward();
     }
@@ -78,6 +81,13 @@ torch::Tensor by_hand(const std::vector<std::shared_ptr<Victim>>& victims, const
     total += g / (4 * g.flatten(1).std(1)).view({-1, 1, 1, 1});
   }
   return total / static_cast<double>(victims.size());
+}
+
+// The classes an entry of the guide's `away` moves away from: where its log-weight is finite.
+torch::Tensor away_set(const torch::Tensor& away) { return away.isfinite(); }
+
+torch::Tensor one_hot_set(const torch::Tensor& classes, int64_t num_classes) {
+  return torch::zeros({classes.size(0), num_classes}, torch::kBool).scatter(1, classes, true);
 }
 
 // The map against the hand-written one: float32 rounding of a confident classifier's tiny
@@ -89,7 +99,7 @@ TEST(Guide, IsEachVictimsNormalisedInputGradientEvenWithoutGradMode) {
   TempDir dir;
   VictimEnsemble victims({scripted("a", classifier_file(dir, "a", 1)), scripted("b", classifier_file(dir, "b", 2)), scripted("d", detector_file(dir), "detector")},
                          torch::kCPU);
-  auto guide = make_guide({"a", "b", "d"}, 1, victims);
+  auto guide = make_guide({"a", "b", "d"}, 1, false, victims);
   auto x = torch::rand({3, 3, 24, 20});
   torch::Tensor got;
   {
@@ -102,7 +112,7 @@ TEST(Guide, IsEachVictimsNormalisedInputGradientEvenWithoutGradMode) {
   EXPECT_TRUE(torch::allclose(got, by_hand(victims.victims(), x), 1e-4, kMapTolerance));
   // Each image's map has the scale of one unit-free direction, whatever the victim's.
   EXPECT_GT(got.flatten(1).std(1).min().item<double>(), 0.05);
-  EXPECT_EQ(make_guide({}, 1, victims), nullptr);
+  EXPECT_EQ(make_guide({}, 1, false, victims), nullptr);
 }
 
 // With guide_top_k 2 each classifier's gradient moves away from its two highest classes at
@@ -110,15 +120,36 @@ TEST(Guide, IsEachVictimsNormalisedInputGradientEvenWithoutGradMode) {
 TEST(Guide, MovesAwayFromTheTopClassesTogether) {
   TempDir dir;
   VictimEnsemble victims({scripted("a", classifier_file(dir, "a", 6)), scripted("d", detector_file(dir), "detector")}, torch::kCPU);
-  auto guide = make_guide({"a", "d"}, 2, victims);
+  auto guide = make_guide({"a", "d"}, 2, false, victims);
   auto x = torch::rand({4, 3, 16, 16});
-  std::vector<torch::Tensor> classes;
-  auto got = (*guide)(x, classes);
+  std::vector<torch::Tensor> away;
+  auto got = (*guide)(x, away);
   EXPECT_TRUE(torch::allclose(got, by_hand(victims.victims(), x, {}, 2), 1e-4, kMapTolerance));
   EXPECT_FALSE(torch::allclose(got, by_hand(victims.victims(), x), 1e-4, kMapTolerance));
-  EXPECT_TRUE(torch::equal(classes[0], std::get<1>(victims.at("a")->forward(x).topk(2, 1))));
+  EXPECT_TRUE(torch::equal(away_set(away[0]), one_hot_set(std::get<1>(victims.at("a")->forward(x).topk(2, 1)), 4)));
   std::vector<torch::Tensor> none;
-  EXPECT_THROW((*make_guide({"a"}, 5, victims))(x, none), std::exception);  // the classifier has 4 classes
+  EXPECT_THROW((*make_guide({"a"}, 5, false, victims))(x, none), std::exception);  // the classifier has 4 classes
+}
+
+// guide_top_k_weights clean: each of the top classes counts with its clean probability.
+TEST(Guide, WeighsTheTopClassesByTheirCleanProbability) {
+  TempDir dir;
+  VictimEnsemble victims({scripted("a", classifier_file(dir, "a", 6)), scripted("d", detector_file(dir), "detector")}, torch::kCPU);
+  auto guide = make_guide({"a", "d"}, 3, true, victims);
+  auto x = torch::rand({4, 3, 16, 16});
+  std::vector<torch::Tensor> away;
+  auto got = (*guide)(x, away);
+  torch::Tensor top, clean_log_p;
+  {
+    torch::NoGradGuard no_grad;
+    auto out = victims.at("a")->forward(x);
+    top = std::get<1>(out.topk(3, 1));
+    clean_log_p = out.log_softmax(1).gather(1, top);
+  }
+  EXPECT_TRUE(torch::allclose(got, by_hand(victims.victims(), x, {top, {}}, 3, {clean_log_p, {}}), 1e-4, kMapTolerance));
+  EXPECT_FALSE(torch::allclose(got, by_hand(victims.victims(), x, {}, 3), 1e-4, kMapTolerance));
+  EXPECT_TRUE(torch::allclose(away[0].gather(1, top), clean_log_p, 1e-5, 1e-6));
+  EXPECT_FALSE(away[0].requires_grad());
 }
 
 // The passes of a guided generator (generator.guide_steps) move away from the classes the
@@ -126,41 +157,49 @@ TEST(Guide, MovesAwayFromTheTopClassesTogether) {
 TEST(Guide, KeepsTheClassesOfItsFirstCall) {
   TempDir dir;
   VictimEnsemble victims({scripted("a", classifier_file(dir, "a", 5)), scripted("d", detector_file(dir), "detector")}, torch::kCPU);
-  auto guide = make_guide({"a", "d"}, 1, victims);
+  auto guide = make_guide({"a", "d"}, 1, false, victims);
   auto x = torch::rand({4, 3, 16, 16}), seen = torch::rand({4, 3, 16, 16});
-  std::vector<torch::Tensor> classes;
-  EXPECT_TRUE(torch::allclose((*guide)(x, classes), by_hand(victims.victims(), x), 1e-4, kMapTolerance));
-  ASSERT_EQ(classes.size(), 2u);
-  EXPECT_TRUE(torch::equal(classes[0], victims.at("a")->forward(x).argmax(1, true)));
-  EXPECT_FALSE(classes[1].defined());  // a detector's loss has no class
-  const auto found = classes[0].clone();
-  classes[0] = (found + 1) % 4;  // not the prediction at `seen`, whatever it is
-  EXPECT_TRUE(torch::allclose((*guide)(seen, classes), by_hand(victims.victims(), seen, classes), 1e-4, kMapTolerance));
-  EXPECT_FALSE(torch::allclose((*guide)(seen, classes), by_hand(victims.victims(), seen), 1e-4, kMapTolerance));
-  EXPECT_TRUE(torch::equal(classes[0], (found + 1) % 4));
+  std::vector<torch::Tensor> away;
+  EXPECT_TRUE(torch::allclose((*guide)(x, away), by_hand(victims.victims(), x), 1e-4, kMapTolerance));
+  ASSERT_EQ(away.size(), 2u);
+  const auto found = victims.at("a")->forward(x).argmax(1, true);
+  EXPECT_TRUE(torch::equal(away_set(away[0]), one_hot_set(found, 4)));
+  EXPECT_FALSE(away[1].defined());  // a detector's loss has no class
+  const auto other = (found + 1) % 4;  // not the prediction at `seen`, whatever it is
+  away[0] = away_from_class(other.squeeze(1), 4);
+  EXPECT_TRUE(torch::allclose((*guide)(seen, away), by_hand(victims.victims(), seen, {other, {}}), 1e-4, kMapTolerance));
+  EXPECT_FALSE(torch::allclose((*guide)(seen, away), by_hand(victims.victims(), seen), 1e-4, kMapTolerance));
+  EXPECT_TRUE(torch::equal(away_set(away[0]), one_hot_set(other, 4)));
 }
 
-class GuideScript : public ::testing::TestWithParam<int64_t> {};
+// The script an export carries computes the C++ guide's map and class weights, for top_k 1
+// and 2 with equal weights and top_k 2 weighed by the clean probabilities.
+struct TopK {
+  int64_t k;
+  bool by_clean_probability;
+};
+
+class GuideScript : public ::testing::TestWithParam<TopK> {};
 
 TEST_P(GuideScript, ComputesWhatCppComputes) {
   TempDir dir;
   VictimEnsemble victims({scripted("a", classifier_file(dir, "a", 3)), scripted("d", detector_file(dir), "detector")}, torch::kCPU);
-  auto guide = make_guide({"a", "d"}, GetParam(), victims);
+  auto guide = make_guide({"a", "d"}, GetParam().k, GetParam().by_clean_probability, victims);
   torch::jit::Module twin("Twin");
   // What an export carries: the networks the guide's victims run.
   twin.register_module("guide0", victims.at("a")->script()->clone());
   twin.register_module("guide1", victims.at("d")->script()->clone());
   twin.define(guide->script());
   auto x = torch::rand({2, 3, 40, 32});  // resized to the victim's 16 x 16 inside
-  c10::List<torch::Tensor> scripted_classes;
-  std::vector<torch::Tensor> classes;
-  auto scripted_map = twin.run_method("guidance", x, scripted_classes).toTensor();
-  EXPECT_TRUE(torch::allclose(scripted_map, (*guide)(x, classes), 1e-4, 1e-6));
-  ASSERT_EQ(scripted_classes.size(), 2u);
-  EXPECT_TRUE(torch::equal(scripted_classes.get(0), classes[0]));
-  // Given classes, the script moves away from them too.
+  c10::List<torch::Tensor> scripted_away;
+  std::vector<torch::Tensor> away;
+  auto scripted_map = twin.run_method("guidance", x, scripted_away).toTensor();
+  EXPECT_TRUE(torch::allclose(scripted_map, (*guide)(x, away), 1e-4, 1e-6));
+  ASSERT_EQ(scripted_away.size(), 2u);
+  EXPECT_TRUE(torch::allclose(scripted_away.get(0), away[0], 1e-5, 1e-6, /*equal_nan=*/false));
+  // Given class weights, the script moves away from them too.
   auto seen = torch::rand({2, 3, 40, 32});
-  EXPECT_TRUE(torch::allclose(twin.run_method("guidance", seen, scripted_classes).toTensor(), (*guide)(seen, classes), 1e-4, 1e-6));
+  EXPECT_TRUE(torch::allclose(twin.run_method("guidance", seen, scripted_away).toTensor(), (*guide)(seen, away), 1e-4, 1e-6));
   torch::NoGradGuard no_grad;
   try {
     twin.run_method("guidance", x, c10::List<torch::Tensor>());
@@ -170,7 +209,8 @@ TEST_P(GuideScript, ComputesWhatCppComputes) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(TopK, GuideScript, ::testing::Values(1, 2));
+INSTANTIATE_TEST_SUITE_P(TopK, GuideScript, ::testing::Values(TopK{1, false}, TopK{2, false}, TopK{2, true}),
+                         [](const auto& info) { return fmt::format("top{}{}", info.param.k, info.param.by_clean_probability ? "_clean" : ""); });
 
 }  // namespace
 }  // namespace mf::networks

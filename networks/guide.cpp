@@ -58,17 +58,17 @@ std::string Guide::script() const {
     v = (v - torch.tensor([{mean}], dtype=v.dtype, device=v.device).view(1, 3, 1, 1)) / torch.tensor([{std}], dtype=v.dtype, device=v.device).view(1, 3, 1, 1)
     out = self.guide{i}.forward(v).float()
     if find_classes:
-        {classes}
+        {find_away}
     {loss}
     g = torch.autograd.grad([loss], [xg])[0]
     assert g is not None
     total = total + g / (4 * torch.clamp(torch.std(torch.flatten(g, 1), [1], True, False), min=1e-12)).view(-1, 1, 1, 1)
 )PY",
-                     fmt::arg("classes", classifier ? fmt::format(R"PY(clean = out.detach()
+                     fmt::arg("find_away", classifier ? fmt::format(R"PY(clean = out.detach()
         top = torch.topk(clean, {}, 1)[1]
         away.append(torch.full_like(clean, -float("inf")).scatter(1, top, {})))PY", top_k_,
-                                                                  by_clean_probability_ ? "torch.gather(torch.log_softmax(clean, 1), 1, top)" : "torch.zeros(top.shape, device=out.device)")
-                                                : "away.append(torch.empty([0], device=out.device))"),
+                                                                    by_clean_probability_ ? "torch.gather(torch.log_softmax(clean, 1), 1, top)" : "torch.zeros(top.shape, device=out.device)")
+                                                  : "away.append(torch.empty([0], device=out.device))"),
                      fmt::arg("loss", classifier ? fmt::format("loss = torch.sum(torch.logsumexp(out, [1]) - torch.logsumexp(out + away[{}], [1]))", i)
                                                  : "loss = -torch.sum(torch.log1p(-torch.clamp(out[:, :, 4], max=1.0 - 1e-6)))"),
                      fmt::arg("h", c.input_size[0]), fmt::arg("w", c.input_size[1]), fmt::arg("i", i),

@@ -23,7 +23,7 @@ struct UntargetedOptions {
       config::at_least(1));
     v("top_k_weights", top_k_weights,
       "how the top_k classes count: equal, or clean (each by its clean probability: a sure image is pushed off its prediction, "
-      "a doubtful one off its runner-ups too)",
+      "a doubtful one off the classes after it too)",
       config::one_of({"equal", "clean"}));
   }
   void validate() const {

@@ -90,7 +90,7 @@ at::Tensor no_face_loss(const at::Tensor& scores);
 // each image's `top_k` highest classes of `clean_logits`, -inf elsewhere. Equal weights (0)
 // treat the k classes alike; `by_clean_probability` weighs each by its clean probability, so
 // that an image the classifier was sure of is pushed off its prediction alone and a doubtful
-// one off its runner-ups too. Detached: the weights are the attack's fixed starting point.
+// one off the classes after it too. Detached: the weights are the attack's fixed starting point.
 at::Tensor away_from_top_classes(const at::Tensor& clean_logits, int64_t top_k, bool by_clean_probability);
 
 // The same for one class per image, [N] (e.g. a label).

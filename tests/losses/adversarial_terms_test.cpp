@@ -146,6 +146,31 @@ TEST(AdversarialTerms, UntargetedCeMovesAwayFromTheTopClassesTogether) {
   EXPECT_EQ(optimise(term("{name: untargeted_ce, top_k: 2}"), victims, x, 8.0 / 255, 150).last["untargeted_ce/net/fooling_rate"], 1);
 }
 
+// against: label: cross-entropy away from each image's label, or from its clean prediction
+// where the label is unknown (-1); fooled means the class is no longer that one.
+TEST(AdversarialTerms, UntargetedCeAgainstLabelsFallsBackToThePrediction) {
+  VictimConfig net = builtin("net", "classifier", "tiny_cnn");
+  net.source_options = config::Options::of(networks::BuiltinSourceOptions{.checkpoint = test::trained_tiny_cnn().string(), .classes = 4});
+  networks::VictimEnsemble victims({net}, torch::kCPU);
+  auto x = images(4);
+  torch::manual_seed(1);
+  auto delta = (torch::rand_like(x) * 2 - 1) * (16.0 / 255);
+  auto labels = torch::tensor({2, -1, 0, -1}, torch::kLong);
+  StepContext ctx(victims, x, delta, {}, labels, torch::full({x.size(0), 4}, -1.0), 0);
+  auto t = loss_terms().at("untargeted_ce").build.make(term("{name: untargeted_ce, against: label, cap: 3}"), victims);
+  StepMetrics m;
+  const double loss = t->compute(ctx, m).item<double>();
+  torch::NoGradGuard no_grad;
+  auto& v = *victims.at("net");
+  auto away = torch::where(labels >= 0, labels, v.forward(x).argmax(1));
+  auto adversarial = v.forward((x + delta).clamp(0, 1));
+  auto by_hand = -torch::nn::functional::cross_entropy(adversarial, away, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone))
+                      .clamp_max(3)
+                      .mean();
+  EXPECT_NEAR(loss, by_hand.item<double>(), 1e-5);
+  EXPECT_NEAR(values(m).at("untargeted_ce/net/fooling_rate"), adversarial.argmax(1).ne(away).to(torch::kFloat).mean().item<double>(), 1e-6);
+}
+
 // top_k_weights clean: each of the top classes counts with its clean probability,
 // -log sum_k p_clean(k) p(k); fooled still means out of the top k.
 TEST(AdversarialTerms, UntargetedCeWeighsTheTopClassesByTheirCleanProbability) {

@@ -118,80 +118,80 @@ TEST(AdversarialTerms, ClassifierTermsFoolASmallClassifier) {
   EXPECT_GT(e.last["entropy/net/normalised_entropy"], e.first["entropy/net/normalised_entropy"] + 0.15);
 }
 
+// What the untargeted_ce checks below share: the trained 4-class tiny CNN, four images and a
+// fixed random perturbation of up to 16/255, at which the term is computed once and then by
+// hand.
+struct UntargetedCeStep {
+  networks::VictimEnsemble victims{{trained_net()}, torch::kCPU};
+  torch::Tensor x = images(4), delta;
+  double loss = 0;
+  Metrics metrics;
+
+  // Computes the term `yaml` at x + delta with `labels` (-1: unknown).
+  UntargetedCeStep(const std::string& yaml, const torch::Tensor& labels) {
+    torch::manual_seed(1);
+    delta = (torch::rand_like(x) * 2 - 1) * (16.0 / 255);
+    StepContext ctx(victims, x, delta, {}, labels, torch::full({x.size(0), 4}, -1.0), 0);
+    StepMetrics m;
+    loss = loss_terms().at("untargeted_ce").build.make(term(yaml), victims)->compute(ctx, m).item<double>();
+    metrics = values(m);
+  }
+  // The victim's logits at the clean and at the protected images.
+  torch::Tensor clean() const { return logits(x); }
+  torch::Tensor adversarial() const { return logits((x + delta).clamp(0, 1)); }
+
+ private:
+  static VictimConfig trained_net() {
+    VictimConfig net = builtin("net", "classifier", "tiny_cnn");
+    net.source_options = config::Options::of(networks::BuiltinSourceOptions{.checkpoint = test::trained_tiny_cnn().string(), .classes = 4});
+    return net;
+  }
+  torch::Tensor logits(const torch::Tensor& images) const {
+    torch::NoGradGuard no_grad;
+    return victims.at("net")->forward(images);
+  }
+};
+
+torch::Tensor unknown_labels(int64_t n) { return torch::full({n}, -1, torch::kLong); }
+
 // untargeted_ce with top_k: -log of the summed probability of the clean image's k highest
 // classes, capped; an image counts as fooled when its class is none of them.
 TEST(AdversarialTerms, UntargetedCeMovesAwayFromTheTopClassesTogether) {
-  VictimConfig net = builtin("net", "classifier", "tiny_cnn");
-  net.source_options = config::Options::of(networks::BuiltinSourceOptions{.checkpoint = test::trained_tiny_cnn().string(), .classes = 4});
-  networks::VictimEnsemble victims({net}, torch::kCPU);
-  auto x = images(4);
-  torch::manual_seed(1);
-  auto delta = (torch::rand_like(x) * 2 - 1) * (16.0 / 255);
-  auto labels = torch::full({x.size(0)}, -1, torch::kLong);
-  StepContext ctx(victims, x, delta, {}, labels, torch::full({x.size(0), 4}, -1.0), 0);
-  auto t = loss_terms().at("untargeted_ce").build.make(term("{name: untargeted_ce, top_k: 2, cap: 1.5}"), victims);
-  StepMetrics m;
-  const double loss = t->compute(ctx, m).item<double>();
-  {
-    torch::NoGradGuard no_grad;
-    auto& v = *victims.at("net");
-    auto top2 = std::get<1>(v.forward(x).topk(2, 1));
-    auto adversarial = v.forward((x + delta).clamp(0, 1));
-    auto by_hand = -(-torch::log(adversarial.softmax(1).gather(1, top2).sum(1))).clamp_max(1.5).mean();
-    EXPECT_NEAR(loss, by_hand.item<double>(), 1e-5);
-    auto outside = adversarial.argmax(1, true).ne(top2).all(1).to(torch::kFloat).mean();
-    EXPECT_NEAR(values(m).at("untargeted_ce/net/fooling_rate"), outside.item<double>(), 1e-6);
-  }
+  UntargetedCeStep step("{name: untargeted_ce, top_k: 2, cap: 1.5}", unknown_labels(4));
+  auto top2 = std::get<1>(step.clean().topk(2, 1));
+  auto adversarial = step.adversarial();
+  auto by_hand = -(-torch::log(adversarial.softmax(1).gather(1, top2).sum(1))).clamp_max(1.5).mean();
+  EXPECT_NEAR(step.loss, by_hand.item<double>(), 1e-5);
+  auto outside = adversarial.argmax(1, true).ne(top2).all(1).to(torch::kFloat).mean();
+  EXPECT_NEAR(step.metrics.at("untargeted_ce/net/fooling_rate"), outside.item<double>(), 1e-6);
   // Minimised, it moves every image out of its clean top two.
-  EXPECT_EQ(optimise(term("{name: untargeted_ce, top_k: 2}"), victims, x, 8.0 / 255, 150).last["untargeted_ce/net/fooling_rate"], 1);
+  EXPECT_EQ(optimise(term("{name: untargeted_ce, top_k: 2}"), step.victims, step.x, 8.0 / 255, 150).last["untargeted_ce/net/fooling_rate"], 1);
 }
 
 // against: label: cross-entropy away from each image's label, or from its clean prediction
 // where the label is unknown (-1); fooled means the class is no longer that one.
 TEST(AdversarialTerms, UntargetedCeAgainstLabelsFallsBackToThePrediction) {
-  VictimConfig net = builtin("net", "classifier", "tiny_cnn");
-  net.source_options = config::Options::of(networks::BuiltinSourceOptions{.checkpoint = test::trained_tiny_cnn().string(), .classes = 4});
-  networks::VictimEnsemble victims({net}, torch::kCPU);
-  auto x = images(4);
-  torch::manual_seed(1);
-  auto delta = (torch::rand_like(x) * 2 - 1) * (16.0 / 255);
   auto labels = torch::tensor({2, -1, 0, -1}, torch::kLong);
-  StepContext ctx(victims, x, delta, {}, labels, torch::full({x.size(0), 4}, -1.0), 0);
-  auto t = loss_terms().at("untargeted_ce").build.make(term("{name: untargeted_ce, against: label, cap: 3}"), victims);
-  StepMetrics m;
-  const double loss = t->compute(ctx, m).item<double>();
-  torch::NoGradGuard no_grad;
-  auto& v = *victims.at("net");
-  auto away = torch::where(labels >= 0, labels, v.forward(x).argmax(1));
-  auto adversarial = v.forward((x + delta).clamp(0, 1));
+  UntargetedCeStep step("{name: untargeted_ce, against: label, cap: 3}", labels);
+  auto away = torch::where(labels >= 0, labels, step.clean().argmax(1));
+  auto adversarial = step.adversarial();
   auto by_hand = -torch::nn::functional::cross_entropy(adversarial, away, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone))
                       .clamp_max(3)
                       .mean();
-  EXPECT_NEAR(loss, by_hand.item<double>(), 1e-5);
-  EXPECT_NEAR(values(m).at("untargeted_ce/net/fooling_rate"), adversarial.argmax(1).ne(away).to(torch::kFloat).mean().item<double>(), 1e-6);
+  EXPECT_NEAR(step.loss, by_hand.item<double>(), 1e-5);
+  EXPECT_NEAR(step.metrics.at("untargeted_ce/net/fooling_rate"), adversarial.argmax(1).ne(away).to(torch::kFloat).mean().item<double>(), 1e-6);
 }
 
 // top_k_weights clean: each of the top classes counts with its clean probability,
 // -log sum_k p_clean(k) p(k); fooled still means out of the top k.
 TEST(AdversarialTerms, UntargetedCeWeighsTheTopClassesByTheirCleanProbability) {
-  VictimConfig net = builtin("net", "classifier", "tiny_cnn");
-  net.source_options = config::Options::of(networks::BuiltinSourceOptions{.checkpoint = test::trained_tiny_cnn().string(), .classes = 4});
-  networks::VictimEnsemble victims({net}, torch::kCPU);
-  auto x = images(4);
-  torch::manual_seed(1);
-  auto delta = (torch::rand_like(x) * 2 - 1) * (16.0 / 255);
-  StepContext ctx(victims, x, delta, {}, torch::full({x.size(0)}, -1, torch::kLong), torch::full({x.size(0), 4}, -1.0), 0);
-  auto t = loss_terms().at("untargeted_ce").build.make(term("{name: untargeted_ce, top_k: 2, top_k_weights: clean, cap: 3}"), victims);
-  StepMetrics m;
-  const double loss = t->compute(ctx, m).item<double>();
-  torch::NoGradGuard no_grad;
-  auto& v = *victims.at("net");
-  auto clean = v.forward(x).softmax(1);
+  UntargetedCeStep step("{name: untargeted_ce, top_k: 2, top_k_weights: clean, cap: 3}", unknown_labels(4));
+  auto clean = step.clean().softmax(1);
   auto top2 = std::get<1>(clean.topk(2, 1));
-  auto adversarial = v.forward((x + delta).clamp(0, 1)).softmax(1);
+  auto adversarial = step.adversarial().softmax(1);
   auto by_hand = -(-torch::log((clean.gather(1, top2) * adversarial.gather(1, top2)).sum(1))).clamp_max(3).mean();
-  EXPECT_NEAR(loss, by_hand.item<double>(), 1e-5);
-  EXPECT_NEAR(values(m).at("untargeted_ce/net/fooling_rate"), adversarial.argmax(1, true).ne(top2).all(1).to(torch::kFloat).mean().item<double>(), 1e-6);
+  EXPECT_NEAR(step.loss, by_hand.item<double>(), 1e-5);
+  EXPECT_NEAR(step.metrics.at("untargeted_ce/net/fooling_rate"), adversarial.argmax(1, true).ne(top2).all(1).to(torch::kFloat).mean().item<double>(), 1e-6);
 }
 
 TEST(AdversarialTerms, EmbeddingTermsMoveTheEmbedding) {

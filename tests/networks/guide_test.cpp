@@ -83,6 +83,12 @@ torch::Tensor by_hand(const std::vector<std::shared_ptr<Victim>>& victims, const
   return total / static_cast<double>(victims.size());
 }
 
+// A guide's two kinds of victim: classifier "a" (4 classes, weights drawn with `seed`) and
+// detector "d".
+VictimEnsemble classifier_and_detector(const TempDir& dir, uint64_t seed) {
+  return VictimEnsemble({scripted("a", classifier_file(dir, "a", seed)), scripted("d", detector_file(dir), "detector")}, torch::kCPU);
+}
+
 // The classes an entry of the guide's `away` moves away from: where its log-weight is finite.
 torch::Tensor away_set(const torch::Tensor& away) { return away.isfinite(); }
 
@@ -119,7 +125,7 @@ TEST(Guide, IsEachVictimsNormalisedInputGradientEvenWithoutGradMode) {
 // once, and those are the classes the passes keep.
 TEST(Guide, MovesAwayFromTheTopClassesTogether) {
   TempDir dir;
-  VictimEnsemble victims({scripted("a", classifier_file(dir, "a", 6)), scripted("d", detector_file(dir), "detector")}, torch::kCPU);
+  VictimEnsemble victims = classifier_and_detector(dir, 6);
   auto guide = make_guide({"a", "d"}, 2, false, victims);
   auto x = torch::rand({4, 3, 16, 16});
   std::vector<torch::Tensor> away;
@@ -134,7 +140,7 @@ TEST(Guide, MovesAwayFromTheTopClassesTogether) {
 // guide_top_k_weights clean: each of the top classes counts with its clean probability.
 TEST(Guide, WeighsTheTopClassesByTheirCleanProbability) {
   TempDir dir;
-  VictimEnsemble victims({scripted("a", classifier_file(dir, "a", 6)), scripted("d", detector_file(dir), "detector")}, torch::kCPU);
+  VictimEnsemble victims = classifier_and_detector(dir, 6);
   auto guide = make_guide({"a", "d"}, 3, true, victims);
   auto x = torch::rand({4, 3, 16, 16});
   std::vector<torch::Tensor> away;
@@ -156,7 +162,7 @@ TEST(Guide, WeighsTheTopClassesByTheirCleanProbability) {
 // first pass found, not from what the protected image already shows.
 TEST(Guide, KeepsTheClassesOfItsFirstCall) {
   TempDir dir;
-  VictimEnsemble victims({scripted("a", classifier_file(dir, "a", 5)), scripted("d", detector_file(dir), "detector")}, torch::kCPU);
+  VictimEnsemble victims = classifier_and_detector(dir, 5);
   auto guide = make_guide({"a", "d"}, 1, false, victims);
   auto x = torch::rand({4, 3, 16, 16}), seen = torch::rand({4, 3, 16, 16});
   std::vector<torch::Tensor> away;
@@ -183,7 +189,7 @@ class GuideScript : public ::testing::TestWithParam<TopK> {};
 
 TEST_P(GuideScript, ComputesWhatCppComputes) {
   TempDir dir;
-  VictimEnsemble victims({scripted("a", classifier_file(dir, "a", 3)), scripted("d", detector_file(dir), "detector")}, torch::kCPU);
+  VictimEnsemble victims = classifier_and_detector(dir, 3);
   auto guide = make_guide({"a", "d"}, GetParam().k, GetParam().by_clean_probability, victims);
   torch::jit::Module twin("Twin");
   // What an export carries: the networks the guide's victims run.

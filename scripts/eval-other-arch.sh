@@ -10,7 +10,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"
 shift $(( $# > 0 ? 1 : 0 ))
-scripts/cifar-victims.sh vgg mobile vit
-scripts/train-once.sh "$build" configs/cnn6_cifar.yaml cnn6_cifar  # a classifier run writes its weights itself
-scripts/train-once.sh "$build" configs/spam_cifar.yaml spam_cifar generator.ts.pt
+scripts/cifar-baselines.sh "$build"
 "$build/maskforge" eval configs/eval_cifar_other_arch.yaml "$@"

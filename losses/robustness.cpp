@@ -1,8 +1,8 @@
 #include "losses/robustness.h"
 
 #include "data/random.h"
+#include "data/jpeg.h"
 #include "losses/image_ops.h"
-#include "losses/jpeg.h"
 
 #include <ATen/ATen.h>
 
@@ -62,7 +62,7 @@ double draw(uint64_t seed, const std::vector<double>& range) {
 }
 
 Transformed jpeg(const at::Tensor& x, const TransformConfig& c, uint64_t seed) {
-  return {jpeg_approx(x, std::round(draw(seed, c.options.as<JpegOptions>().quality)))};
+  return {data::jpeg_approx(x, std::round(draw(seed, c.options.as<JpegOptions>().quality)))};
 }
 
 Transformed resize(const at::Tensor& x, const TransformConfig& c, uint64_t seed) {

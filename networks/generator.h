@@ -36,7 +36,7 @@ class Generator : public torch::nn::Module {
   // Multiply-accumulate operations of one forward pass per megapixel of input.
   double macs_per_megapixel() const;
   const std::string& arch() const { return arch_; }
-  bool guided() const { return inputs_ == 6; }
+  bool guided() const { return inputs_ > 3; }
   int64_t guide_steps() const { return guide_steps_; }
 
  protected:

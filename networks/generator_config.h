@@ -48,9 +48,10 @@ struct GeneratorConfig {
   int64_t guide_steps = 1;
   int64_t guide_top_k = 1;
   std::string guide_top_k_weights = "equal";
+  double guide_jpeg = 0;
 
-  // Channels the network takes: the image, and the guidance map when guided.
-  int64_t input_channels() const { return guide.empty() ? 3 : 6; }
+  // Channels the network takes: the image, and the guidance maps when guided.
+  int64_t input_channels() const { return guide.empty() ? 3 : guide_jpeg > 0 ? 9 : 6; }
 
   template <class V>
   void visit(V& v) {
@@ -77,6 +78,11 @@ struct GeneratorConfig {
       "how a guide's top_k classes count: equal, or clean (each by its clean probability, so that the map tells a sure image "
       "from a doubtful one); pair it with untargeted_ce's top_k_weights",
       config::one_of({"equal", "clean"}));
+    v("guide_jpeg", guide_jpeg,
+      "0, or a JPEG quality: the guide also gives each victim's gradient taken through a differentiable JPEG at that quality, as a "
+      "second map, the direction of an attack that survives compression. Protecting then runs the guide's victims twice per pass "
+      "(README, \"Guided generators\")",
+      config::in_range(0, 100));
   }
 };
 

@@ -48,6 +48,12 @@ void Config::validate() const {
   if (generator.guide_top_k_weights != "equal" && generator.guide_top_k == 1) {
     throw config::FieldError("generator.guide_top_k_weights", "guide_top_k_weights weighs the guide's top classes: set generator.guide_top_k to 2 or more");
   }
+  if (generator.guide_jpeg > 0 && generator.guide.empty()) {
+    throw config::FieldError("generator.guide_jpeg", "the gradient through JPEG is the guide's: set generator.guide");
+  }
+  if (generator.guide_jpeg > 0 && generator.guide_jpeg < 1) {
+    throw config::FieldError("generator.guide_jpeg", fmt::format("{} is neither 0 (off) nor a JPEG quality, 1 to 100", generator.guide_jpeg));
+  }
   // The export carries the guide's networks, so they must be TorchScript files with a plain output.
   for (size_t i = 0; i < generator.guide.size(); ++i) {
     const std::string key = fmt::format("generator.guide.{}", i);

@@ -13,7 +13,7 @@ the peak resident memory, for bench/train_step.sh.
 
 It supports what the strength and step-time configs use: an image_folder dataset (held in
 memory; data.crop as random crops, data.hflip), the resnet and unet
-generators, plain or guided (generator.guide, guide_steps, guide_top_k, guide_top_k_weights), TorchScript
+generators, plain or guided (generator.guide, guide_steps, guide_top_k, guide_top_k_weights; not guide_jpeg), TorchScript
 victims, the untargeted_ce, relativistic_ce, cw_margin (classifier) and feature_distance (embedder) terms, the ssim quality term, a constant eps
 (optionally texture-scaled), and trainer.{steps, lr, warmup_steps, lr_floor, betas,
 weight_decay, grad_clip}; it has no robustness transforms and refuses a config with them. The output is a TorchScript module with the interface and attributes of a
@@ -390,6 +390,8 @@ def main():
     guides = [next(v for v in victims if v.name == name) for name in g.get("guide", [])]
     if any(v.kind != "classifier" for v in guides):
         raise SystemExit("spam_reference: a guide victim must be a classifier (detector guides are not supported)")
+    if number(g.get("guide_jpeg", 0)) > 0:
+        raise SystemExit("spam_reference: a guide through JPEG is not supported (it has no JPEG); pass --set generator.guide_jpeg=0")
     inputs = 6 if guides else 3  # a guided generator sees the guidance map beside the image
     eps_config = c.get("eps", {})
     eps = number(eps_config.get("value", 8 / 255))

@@ -1,7 +1,7 @@
 // Gradient checks in double precision: autograd against central differences, along random
 // directions, for the differentiable image operations the losses are made of.
+#include "data/jpeg.h"
 #include "losses/image_ops.h"
-#include "losses/jpeg.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -56,16 +56,16 @@ TEST(GradientCheck, TotalVariation) {
 
 TEST(GradientCheck, JpegApproximationWithoutRounding) {
   // Inside (0, 1) so the final clamp is inactive; rounding is checked separately below.
-  expect_gradients_match([](const torch::Tensor& x) { return jpeg_approx(x, 75, false).square().sum(); },
+  expect_gradients_match([](const torch::Tensor& x) { return data::jpeg_approx(x, 75, false).square().sum(); },
                          torch::rand({1, 3, 20, 18}) * 0.5 + 0.25, 1e-5);
 }
 
 TEST(GradientCheck, JpegRoundingPassesGradientsStraightThrough) {
   auto x = (torch::rand({1, 3, 16, 16}, torch::kDouble) * 0.5 + 0.25).requires_grad_();
-  auto smooth = torch::autograd::grad({jpeg_approx(x, 60, false).sum()}, {x})[0];
-  auto rounded = torch::autograd::grad({jpeg_approx(x, 60, true).sum()}, {x})[0];
+  auto smooth = torch::autograd::grad({data::jpeg_approx(x, 60, false).sum()}, {x})[0];
+  auto rounded = torch::autograd::grad({data::jpeg_approx(x, 60, true).sum()}, {x})[0];
   EXPECT_TRUE(torch::allclose(smooth, rounded));
-  EXPECT_FALSE(torch::allclose(jpeg_approx(x, 60, false), jpeg_approx(x, 60, true)));  // but the values are rounded
+  EXPECT_FALSE(torch::allclose(data::jpeg_approx(x, 60, false), data::jpeg_approx(x, 60, true)));  // but the values are rounded
 }
 
 TEST(GradientCheck, GaussianBlur) {

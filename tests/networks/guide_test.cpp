@@ -1,5 +1,6 @@
 // The guide of a guided generator: its victims' normalised input gradients, in C++ and as
 // the TorchScript an export runs.
+#include "data/jpeg.h"
 #include "networks/guide.h"
 #include "tests/support/files.h"
 
@@ -60,14 +61,16 @@ VictimConfig scripted(const std::string& name, const std::string& path, const st
 // What the guide must compute, written out: each victim's gradient of its own loss (a
 // classifier's -log of the summed probability of `classes` [N, k], its `top_k` highest where
 // not given, each probability times exp(`log_weights`) where given; a detector's
-// -log(1 - score) over its boxes), scaled to a standard deviation of 1/4 per image, averaged.
+// -log(1 - score) over its boxes), scaled to a standard deviation of 1/4 per image, averaged;
+// taken at `seen` of the image, which is the image itself unless given.
+using View = std::function<torch::Tensor(const torch::Tensor&)>;
 torch::Tensor by_hand(const std::vector<std::shared_ptr<Victim>>& victims, const torch::Tensor& x, const std::vector<torch::Tensor>& classes = {},
-                      int64_t top_k = 1, const std::vector<torch::Tensor>& log_weights = {}) {
+                      int64_t top_k = 1, const std::vector<torch::Tensor>& log_weights = {}, const View& seen = {}) {
   torch::Tensor total = torch::zeros_like(x);
   for (size_t i = 0; i < victims.size(); ++i) {
     const auto& v = victims[i];
     auto xg = x.clone().requires_grad_(true);
-    auto out = v->forward(xg);
+    auto out = v->forward(seen ? seen(xg) : xg);
     if (v->kind() == VictimKind::classifier) {
       const torch::Tensor away = classes.empty() ? std::get<1>(out.topk(top_k, 1)) : classes[i];
       // log of the summed probabilities, from log-probabilities (the logits are large)
@@ -158,6 +161,25 @@ TEST(Guide, WeighsTheTopClassesByTheirCleanProbability) {
   EXPECT_FALSE(away[0].requires_grad());
 }
 
+// generator.guide_jpeg: a second map, each victim's gradient taken through the
+// differentiable JPEG, away from the classes found at the image itself.
+TEST(Guide, AddsTheGradientThroughJpegAsASecondMap) {
+  TempDir dir;
+  VictimEnsemble victims = classifier_and_detector(dir, 7);
+  auto x = torch::rand({3, 3, 20, 24});  // not a multiple of JPEG's 16 x 16 blocks
+  std::vector<torch::Tensor> away, plain_away;
+  auto guide = make_guide({"a", "d"}, 2, true, victims, 60);
+  EXPECT_EQ(guide->channels(), 6);
+  auto got = (*guide)(x, away);
+  ASSERT_EQ(got.sizes(), (torch::IntArrayRef{3, 6, 20, 24}));
+  EXPECT_TRUE(torch::equal(got.slice(1, 0, 3), (*make_guide({"a", "d"}, 2, true, victims))(x, plain_away)));
+  EXPECT_TRUE(torch::equal(away[0], plain_away[0]));
+  const auto top = std::get<1>(away[0].topk(2, 1));  // the clean top two, by their clean log-probabilities
+  auto through_jpeg = by_hand(victims.victims(), x, {top, {}}, 2, {away[0].gather(1, top), {}}, [](const torch::Tensor& v) { return data::jpeg_approx(v, 60); });
+  EXPECT_TRUE(torch::allclose(got.slice(1, 3), through_jpeg, 1e-4, kMapTolerance));
+  EXPECT_FALSE(torch::allclose(got.slice(1, 3), got.slice(1, 0, 3), 1e-2, 1e-2));
+}
+
 // The passes of a guided generator (generator.guide_steps) move away from the classes the
 // first pass found, not from what the protected image already shows.
 TEST(Guide, KeepsTheClassesOfItsFirstCall) {
@@ -179,10 +201,12 @@ TEST(Guide, KeepsTheClassesOfItsFirstCall) {
 }
 
 // The script an export carries computes the C++ guide's map and class weights, for top_k 1
-// and 2 with equal weights and top_k 2 weighed by the clean probabilities.
+// and 2 with equal weights, top_k 2 weighed by the clean probabilities, and with the map
+// through JPEG.
 struct TopK {
   int64_t k;
   bool by_clean_probability;
+  double jpeg = 0;
 };
 
 class GuideScript : public ::testing::TestWithParam<TopK> {};
@@ -190,7 +214,7 @@ class GuideScript : public ::testing::TestWithParam<TopK> {};
 TEST_P(GuideScript, ComputesWhatCppComputes) {
   TempDir dir;
   VictimEnsemble victims = classifier_and_detector(dir, 3);
-  auto guide = make_guide({"a", "d"}, GetParam().k, GetParam().by_clean_probability, victims);
+  auto guide = make_guide({"a", "d"}, GetParam().k, GetParam().by_clean_probability, victims, GetParam().jpeg);
   torch::jit::Module twin("Twin");
   // What an export carries: the networks the guide's victims run.
   twin.register_module("guide0", victims.at("a")->script()->clone());
@@ -215,8 +239,10 @@ TEST_P(GuideScript, ComputesWhatCppComputes) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(TopK, GuideScript, ::testing::Values(TopK{1, false}, TopK{2, false}, TopK{2, true}),
-                         [](const auto& info) { return fmt::format("top{}{}", info.param.k, info.param.by_clean_probability ? "_clean" : ""); });
+INSTANTIATE_TEST_SUITE_P(TopK, GuideScript, ::testing::Values(TopK{1, false}, TopK{2, false}, TopK{2, true}, TopK{2, true, 75}),
+                         [](const auto& info) {
+                           return fmt::format("top{}{}{}", info.param.k, info.param.by_clean_probability ? "_clean" : "", info.param.jpeg > 0 ? "_jpeg" : "");
+                         });
 
 }  // namespace
 }  // namespace mf::networks

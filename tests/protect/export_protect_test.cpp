@@ -86,13 +86,15 @@ TEST(Export, PythonLoadsTheExportAndAgreesWithCpp) {
 }
 
 // A guided generator's export carries its guide's network and computes the guidance itself,
-// in one pass or several (generator.guide_steps; with two, away from the top two classes):
-// parity with the trained module (checked by export), gradients needed, and protect runs it. The network it carries is the one the guide
-// ran: frozen, its batch norm folded away.
+// in one pass or several (generator.guide_steps; with two, away from the top two classes and
+// also through JPEG): parity with the trained module (checked by export), gradients needed,
+// and protect runs it. The network it carries is the one the guide ran: frozen, its batch
+// norm folded away.
 class GuidedExport : public ::testing::TestWithParam<int> {};
 
 TEST_P(GuidedExport, CarriesItsGuideAndProtectsFiles) {
   const int steps = GetParam();
+  const int jpeg = steps == 2 ? 80 : 0;
   test::TempDir dir;
   torch::jit::Module net("Classifier");
   net.register_parameter("w", torch::randn({4, 3, 3, 3}), false);
@@ -110,14 +112,14 @@ def forward(self, x):
   test::write_file(dir / "c.yaml", fmt::format(R"(version: 1
 run: {{out_dir: {dir}, name: r}}
 data: {{dataset: synthetic, images: 40, classes: 4, size: 24, batch_size: 4, workers: 1}}
-generator: {{arch: resnet, width: 4, blocks: 1, guide: [cls], guide_steps: {steps}, guide_top_k: {steps}}}
+generator: {{arch: resnet, width: 4, blocks: 1, guide: [cls], guide_steps: {steps}, guide_top_k: {steps}, guide_jpeg: {jpeg}}}
 victims:
   - {{name: cls, kind: classifier, source: torchscript, path: {net}, input_size: [16, 16]}}
 losses:
   - {{name: untargeted_ce, top_k: {steps}}}
 trainer: {{kind: spam, steps: 3, val_every: 0, sample_every: 0, checkpoint_every: 0}}
 )",
-                                               fmt::arg("dir", dir.path().string()), fmt::arg("steps", steps), fmt::arg("net", (dir / "net.pt").string())));
+                                               fmt::arg("dir", dir.path().string()), fmt::arg("steps", steps), fmt::arg("jpeg", jpeg), fmt::arg("net", (dir / "net.pt").string())));
   auto r = run_maskforge("train " + (dir / "c.yaml").string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find(steps == 1 ? "guided by the input gradient of cls\n" : "guided by the input gradient of cls in 2 passes"), std::string::npos)

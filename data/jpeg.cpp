@@ -1,13 +1,15 @@
-#include "losses/jpeg.h"
+#include "data/jpeg.h"
 
 #include "core/precision.h"
 
 #include <ATen/ATen.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cmath>
 #include <numbers>
 
-namespace mf::losses {
+namespace mf::data {
 namespace {
 
 // The standard tables of the JPEG specification (Annex K).
@@ -75,4 +77,51 @@ at::Tensor jpeg_approx(const at::Tensor& input, double quality, bool round) {
   return out.clamp(0, 1);
 }
 
-}  // namespace mf::losses
+std::string jpeg_approx_script(double quality) {
+  auto literal = [](const at::Tensor& t) {
+    const at::Tensor d = t.to(at::kDouble).contiguous();
+    return fmt::format("{:.17g}", fmt::join(std::vector<double>(d.data_ptr<double>(), d.data_ptr<double>() + d.numel()), ", "));
+  };
+  const auto f64 = at::TensorOptions().dtype(at::kDouble);
+  // The statements of jpeg_approx and code_plane above, in order.
+  return fmt::format(R"PY(def jpeg_approx_plane(self, plane, d, table):
+    n = plane.size(0)
+    h = plane.size(1)
+    w = plane.size(2)
+    blocks = (plane - 128).view(n, h // 8, 8, w // 8, 8).permute(0, 1, 3, 2, 4)
+    coeff = torch.matmul(torch.matmul(d, blocks), d.t()) / table
+    coeff = (coeff + (torch.round(coeff) - coeff).detach()) * table
+    back = torch.matmul(torch.matmul(d.t(), coeff), d) + 128
+    return back.permute(0, 1, 3, 2, 4).reshape(n, h, w)
+
+def jpeg_approx(self, x):
+    x = x.float()
+    h = x.size(2)
+    w = x.size(3)
+    ph = (16 - h % 16) % 16
+    pw = (16 - w % 16) % 16
+    p = x
+    if ph > 0 or pw > 0:
+        p = torch.replication_pad2d(p, [0, pw, 0, ph])
+    p = p * 255
+    r = p[:, 0]
+    g = p[:, 1]
+    b = p[:, 2]
+    y = 0.299 * r + 0.587 * g + 0.114 * b
+    cb = -0.168736 * r - 0.331264 * g + 0.5 * b + 128
+    cr = 0.5 * r - 0.418688 * g - 0.081312 * b + 128
+    d = torch.tensor([{dct}], dtype=x.dtype, device=x.device).view(8, 8)
+    luma = torch.tensor([{luma}], dtype=x.dtype, device=x.device).view(8, 8)
+    chroma = torch.tensor([{chroma}], dtype=x.dtype, device=x.device).view(8, 8)
+    size = [p.size(2), p.size(3)]
+    y = self.jpeg_approx_plane(y, d, luma)
+    cb = torch.upsample_bilinear2d(self.jpeg_approx_plane(torch.avg_pool2d(cb.unsqueeze(1), [2, 2]).squeeze(1), d, chroma).unsqueeze(1), size, False, None, None).squeeze(1) - 128
+    cr = torch.upsample_bilinear2d(self.jpeg_approx_plane(torch.avg_pool2d(cr.unsqueeze(1), [2, 2]).squeeze(1), d, chroma).unsqueeze(1), size, False, None, None).squeeze(1) - 128
+    out = torch.stack([y + 1.402 * cr, y - 0.344136 * cb - 0.714136 * cr, y + 1.772 * cb], 1) / 255
+    return torch.clamp(out[:, :, :h, :w], 0.0, 1.0)
+)PY",
+                     fmt::arg("dct", literal(dct_matrix(f64))), fmt::arg("luma", literal(jpeg_quant_table(quality, false, f64))),
+                     fmt::arg("chroma", literal(jpeg_quant_table(quality, true, f64))));
+}
+
+}  // namespace mf::data

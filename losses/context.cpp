@@ -13,9 +13,22 @@ StepContext::StepContext(const networks::VictimEnsemble& victims, at::Tensor x, 
   if (!seen_.defined()) seen_ = x_adv_;
 }
 
+const at::Tensor& StepContext::input(networks::Victim& victim) {
+  if (!separate_) return seen_;
+  auto it = inputs_.find(&victim);
+  if (it == inputs_.end()) it = inputs_.emplace(&victim, seen_.detach().requires_grad_(seen_.requires_grad())).first;
+  return it->second;
+}
+
+std::vector<at::Tensor> StepContext::victim_inputs() const {
+  std::vector<at::Tensor> out;
+  for (const auto& [victim, input] : inputs_) out.push_back(input);
+  return out;
+}
+
 const at::Tensor& StepContext::adversarial(networks::Victim& victim) {
   auto it = adversarial_.find(&victim);
-  if (it == adversarial_.end()) it = adversarial_.emplace(&victim, victim.forward(seen_)).first;
+  if (it == adversarial_.end()) it = adversarial_.emplace(&victim, victim.forward(input(victim))).first;
   return it->second;
 }
 

@@ -22,6 +22,8 @@ ObjectiveValue Objective::compute(StepContext& ctx) {
   v.metrics["loss/adversarial"] = v.adversarial.detach();
   v.metrics["loss/quality"] = v.quality.detach();
   v.metrics["loss/total"] = v.total().detach();
+  v.seen = ctx.seen();
+  v.victim_inputs = ctx.victim_inputs();
   return v;
 }
 

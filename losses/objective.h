@@ -14,6 +14,10 @@ struct ObjectiveValue {
   at::Tensor quality;      // weighted sum of the quality terms (0 when none)
   at::Tensor total() const { return adversarial + quality; }
   StepMetrics metrics;  // every term's value and metrics, and loss/adversarial, loss/quality, loss/total
+  // With separated victims (StepContext::separate_victims): what they saw, and each one's
+  // copy of it, which the adversarial terms' graph starts from.
+  at::Tensor seen;
+  std::vector<at::Tensor> victim_inputs;
 };
 
 class Objective {

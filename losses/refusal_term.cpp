@@ -33,7 +33,7 @@ class Refusal final : public VictimTerm {
       ids.insert(ids.end(), target.begin(), target.end());
       const int64_t n = ctx.x().size(0), t = static_cast<int64_t>(target.size()), start = static_cast<int64_t>(prompt.size()) - 1;
       at::Tensor input = at::tensor(ids, at::kLong).to(ctx.x().device()).unsqueeze(0).expand({n, -1}).contiguous();
-      at::Tensor logits = victim.forward(ctx.seen(), input);
+      at::Tensor logits = victim.forward(ctx.input(victim), input);
       // Position i predicts token i + 1: the target tokens are predicted from start on.
       at::Tensor predicted = logits.slice(1, start, start + t);
       at::Tensor wanted = input.slice(1, start + 1, start + 1 + t);

@@ -36,6 +36,13 @@ class StepContext {
   // Seeds randomness that must be the same on resume (e.g. the refusal prompt of a step).
   uint64_t seed() const { return seed_; }
 
+  // Gives each victim a copy of seen() that is a leaf of its own, so that each victim's
+  // gradient can be taken apart (trainer.balance_victims); victim_inputs() lists them.
+  void separate_victims() { separate_ = true; }
+  std::vector<at::Tensor> victim_inputs() const;
+
+  // What the victim is given: seen(), or with separate_victims() its own copy of it.
+  const at::Tensor& input(networks::Victim& victim);
   // The victim's output for what it sees (with gradients), and for the clean images.
   const at::Tensor& adversarial(networks::Victim& victim);
   const at::Tensor& clean(networks::Victim& victim);
@@ -45,7 +52,8 @@ class StepContext {
   at::Tensor x_, delta_, x_adv_, seen_, labels_, face_boxes_;
   Placement placement_;
   uint64_t seed_;
-  std::map<networks::Victim*, at::Tensor> adversarial_, clean_;
+  bool separate_ = false;
+  std::map<networks::Victim*, at::Tensor> inputs_, adversarial_, clean_;
 };
 
 class LossTerm {

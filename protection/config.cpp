@@ -48,6 +48,9 @@ void Config::validate() const {
   if (generator.guide_top_k_weights != "equal" && generator.guide_top_k == 1) {
     throw config::FieldError("generator.guide_top_k_weights", "guide_top_k_weights weighs the guide's top classes: set generator.guide_top_k to 2 or more");
   }
+  if (trainer.balance_victims && trainer.combine != "sum") {
+    throw config::FieldError("trainer.balance_victims", "balance_victims rescales the victims' gradients before they add up; trainer.combine pcgrad takes them as one: choose one");
+  }
   if (generator.guide_jpeg > 0 && generator.guide.empty()) {
     throw config::FieldError("generator.guide_jpeg", "the gradient through JPEG is the guide's: set generator.guide");
   }

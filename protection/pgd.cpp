@@ -24,7 +24,8 @@ at::Tensor pgd_protect(Protection& protection, const data::Batch& batch, double 
   for (int64_t i = 0; i < o.iterations; ++i) {
     delta.requires_grad_(true);
     auto value = protection.evaluate(batch, delta, data::mix(seed, static_cast<uint64_t>(i)), true);
-    at::Tensor grad = torch::autograd::grad({value.total()}, {delta})[0];
+    const auto roots = protection.backward_roots(value, 1);
+    at::Tensor grad = torch::autograd::grad(roots.outputs, {delta}, roots.gradients)[0];
     if (metrics && i + 1 == o.iterations) *metrics = value.metrics;
     at::NoGradGuard no_grad;
     momentum = o.momentum * momentum + grad / per_image_norm(grad, 1);

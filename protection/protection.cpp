@@ -17,6 +17,24 @@ std::vector<at::Tensor> gradients(const at::Tensor& value, const std::vector<at:
   return grads;
 }
 
+// The victims' gradients at what they saw (undefined where a victim's terms do not reach it),
+// each rescaled per image to that image's mean over the victims, summed: every victim pulls
+// with the same strength, as the guide's map weighs them. An image whose loss is capped
+// keeps its zero gradient.
+at::Tensor balanced(const std::vector<at::Tensor>& gradients, const at::Tensor& like) {
+  std::vector<at::Tensor> present, scales;
+  for (const auto& g : gradients) {
+    if (!g.defined()) continue;
+    present.push_back(g);
+    scales.push_back(g.flatten(1).square().mean(1).sqrt());
+  }
+  at::Tensor total = at::zeros_like(like);
+  if (present.empty()) return total;
+  const at::Tensor mean = at::stack(scales).mean(0);
+  for (size_t v = 0; v < present.size(); ++v) total = total + present[v] * (mean / scales[v].clamp_min(1e-30)).view({-1, 1, 1, 1});
+  return total;
+}
+
 double dot(const std::vector<at::Tensor>& a, const std::vector<at::Tensor>& b) {
   double s = 0;
   for (size_t i = 0; i < a.size(); ++i) s += (a[i].to(at::kDouble) * b[i].to(at::kDouble)).sum().item<double>();
@@ -34,13 +52,25 @@ losses::ObjectiveValue Protection::evaluate(const data::Batch& batch, const at::
   losses::Transformed seen;
   if (robust && !robustness.empty()) seen = robustness.apply((batch.images + delta).clamp(0, 1), seed);
   losses::StepContext ctx(victims, batch.images, delta, seen, batch.labels, batch.face_boxes, seed);
+  if (config_.trainer.balance_victims) ctx.separate_victims();
   return objective.compute(ctx);
+}
+
+Protection::Roots Protection::backward_roots(const losses::ObjectiveValue& value, double scale) const {
+  auto weight = [&](const at::Tensor& like) { return at::full({}, 1 / scale, like.options()); };
+  if (value.victim_inputs.empty()) return {{value.total()}, {weight(value.adversarial)}};
+  auto per_victim = torch::autograd::grad({value.adversarial}, value.victim_inputs, {}, /*retain_graph=*/false, /*create_graph=*/false,
+                                          /*allow_unused=*/true);
+  Roots roots{{value.seen}, {balanced(per_victim, value.seen) / scale}};
+  if (value.quality.requires_grad()) roots.outputs.push_back(value.quality), roots.gradients.push_back(weight(value.quality));
+  return roots;
 }
 
 void Protection::backward(const losses::ObjectiveValue& value, const std::vector<at::Tensor>& parameters, double scale, losses::StepMetrics& metrics,
                           const std::function<void(std::vector<at::Tensor>&)>& average) {
   if (config_.trainer.combine == "sum" || !value.adversarial.requires_grad() || !value.quality.requires_grad()) {
-    (value.total() / scale).backward();
+    const Roots roots = backward_roots(value, scale);
+    torch::autograd::backward(roots.outputs, roots.gradients);
     return;
   }
   auto ga = gradients(value.adversarial, parameters), gq = gradients(value.quality, parameters);

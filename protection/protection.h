@@ -21,10 +21,19 @@ class Protection {
   Protection(const Config& config, const c10::Device& device);
 
   // The objective for `delta` on a batch; the victims see the protected images through the
-  // robustness transforms when `robust` (randomness from `seed`).
+  // robustness transforms when `robust` (randomness from `seed`). With
+  // trainer.balance_victims each victim sees its own copy of them (StepContext).
   losses::ObjectiveValue evaluate(const data::Batch& batch, const at::Tensor& delta, uint64_t seed, bool robust);
 
-  // Backpropagates a value into `parameters`: the plain sum, or PCGrad (each group's gradient
+  // Where backpropagating value.total() / scale starts: the total itself, or, with separated
+  // victims, the victims' balanced gradient at what they saw, and the quality terms. Pass
+  // them to torch::autograd::backward or grad.
+  struct Roots {
+    std::vector<at::Tensor> outputs, gradients;
+  };
+  Roots backward_roots(const losses::ObjectiveValue& value, double scale) const;
+
+  // Backpropagates a value into `parameters` (from backward_roots): the plain sum, or PCGrad (each group's gradient
   // loses its component along the other's when they conflict). `scale` divides the result
   // (gradient accumulation). Adds "grad/conflict" (1 when the groups conflicted) with pcgrad.
   // `average` (data-parallel runs) replaces gradients by their mean over the ranks: pcgrad

@@ -61,6 +61,7 @@ struct TrainerConfig {
   bool cudnn_benchmark = true;
   bool cuda_graphs = false;
   std::string combine = "sum";
+  bool balance_victims = false;
   int64_t log_every = 10;
   int64_t sample_every = 200;
   int64_t val_every = 200;
@@ -94,6 +95,9 @@ struct TrainerConfig {
       "grad_accum 1, one rank");
     v("combine", combine, "how the adversarial and quality gradients combine: their sum, or pcgrad (project away the conflicting part of each)",
       config::one_of({"sum", "pcgrad"}));
+    v("balance_victims", balance_victims,
+      "spam, uep and pgd: rescale each victim's gradient at the protected image, per image, to the mean over the victims before they "
+      "add up, so that a victim whose gradients are small (another family, a robust network) counts as much as the others");
     v("log_every", log_every, "steps between metric lines", config::at_least(1));
     v("sample_every", sample_every, "steps between sample grids; 0 only at the end", config::non_negative());
     v("val_every", val_every, "steps between validations; 0 only at the end", config::non_negative());

@@ -16,7 +16,7 @@ memory; data.crop as random crops, data.hflip), the resnet and unet
 generators, plain or guided (generator.guide, guide_steps, guide_top_k, guide_top_k_weights; not guide_jpeg), TorchScript
 victims, the untargeted_ce, relativistic_ce, cw_margin (classifier) and feature_distance (embedder) terms, the ssim quality term, a constant eps
 (optionally texture-scaled), and trainer.{steps, lr, warmup_steps, lr_floor, betas,
-weight_decay, grad_clip}; it has no robustness transforms and refuses a config with them. The output is a TorchScript module with the interface and attributes of a
+weight_decay, grad_clip, balance_victims}; it has no robustness transforms and refuses a config with them. The output is a TorchScript module with the interface and attributes of a
 `maskforge export`, so `maskforge eval` and `maskforge protect` take it.
 """
 import argparse
@@ -406,6 +406,7 @@ def main():
                           guides, int(g.get("guide_steps", 1)), int(g.get("guide_top_k", 1)),
                           g.get("guide_top_k_weights", "equal") == "clean").to(device)
 
+    balance = bool(t.get("balance_victims", False))
     steps, lr, warmup = int(t.get("steps", 1000)), number(t.get("lr", 1e-3)), int(t.get("warmup_steps", 0))
     floor = number(t.get("lr_floor", 0))
     betas = tuple(number(b) for b in t.get("betas", [0.9, 0.999]))
@@ -435,20 +436,32 @@ def main():
         net.train()
         with torch.autocast(device.type, torch.bfloat16, enabled=bf16):
             adv = protector(x)
-            loss = 0
-            for v in victims:
+            # trainer.balance_victims: each victim sees its own copy of adv, so that its
+            # gradient there can be rescaled before the gradients add up
+            seen = [adv.detach().requires_grad_(True) if balance else adv for _ in victims]
+            loss, adversarial = 0, 0
+            for v, image in zip(victims, seen):
                 with torch.no_grad():
                     clean = v(x).float()
-                out = v(adv).float()
+                out = v(image).float()
                 for term in terms:
                     if TERM_KINDS[term["name"]] == v.kind and v.name in term.get("victims", [v.name]):
-                        loss = loss + number(term.get("weight", 1)) * v.weight * adversarial_loss(term, out, clean, y).mean()
+                        adversarial = adversarial + number(term.get("weight", 1)) * v.weight * adversarial_loss(term, out, clean, y).mean()
+            quality = 0
             for term in terms:
                 if term["name"] == "ssim":
-                    quality = 1 - ssim(adv.float(), x.float(), int(term.get("window", 11)), number(term.get("sigma", 1.5))).mean()
-                    loss = loss + number(term.get("weight", 1)) * quality
+                    quality = quality + number(term.get("weight", 1)) * (1 - ssim(adv.float(), x.float(), int(term.get("window", 11)), number(term.get("sigma", 1.5))).mean())
+            loss = adversarial + quality
         optimizer.zero_grad()
-        loss.backward()
+        if balance:
+            # per image, every victim's gradient rescaled to the mean of their RMS over the victims
+            grads = [g for g in torch.autograd.grad(adversarial, seen, allow_unused=True) if g is not None]  # victims a term reaches
+            rms = torch.stack([g.flatten(1).pow(2).mean(1).sqrt() for g in grads])
+            mean = rms.mean(0)
+            total = sum(g * (mean / r.clamp(min=1e-30)).view(-1, 1, 1, 1) for g, r in zip(grads, rms))
+            torch.autograd.backward([adv] + ([quality] if torch.is_tensor(quality) else []), [total] + ([None] if torch.is_tensor(quality) else []))
+        else:
+            loss.backward()
         if number(t.get("grad_clip", 0)) > 0:
             nn.utils.clip_grad_norm_(protector.parameters(), number(t["grad_clip"]))
         optimizer.step()

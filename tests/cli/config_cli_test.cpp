@@ -140,6 +140,8 @@ INSTANTIATE_TEST_SUITE_P(
                 "generator.guide_jpeg: the gradient through JPEG is the guide's: set generator.guide"},
         BadCase{"guide_jpeg_below_quality_1", good, "--set 'generator.guide=[face]' --set generator.guide_jpeg=0.5",
                 "generator.guide_jpeg: 0.5 is neither 0 (off) nor a JPEG quality, 1 to 100"},
+        BadCase{"balance_victims_with_pcgrad", good, "--set trainer.balance_victims=true --set trainer.combine=pcgrad",
+                "trainer.balance_victims: balance_victims rescales the victims' gradients before they add up; trainer.combine pcgrad takes them as one: choose one"},
         BadCase{"top_k_weights_of_one_class", replace(good, "name: untargeted_ce", "name: untargeted_ce\n    top_k_weights: clean"), "",
                 "losses.0.top_k_weights: top_k_weights weighs the top_k classes: set top_k to 2 or more"},
         BadCase{"top_k_against_labels", replace(good, "name: untargeted_ce", "name: untargeted_ce\n    against: label\n    top_k: 2"), "",

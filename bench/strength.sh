@@ -8,7 +8,7 @@
 # both train once per seed of SEEDS (default "0 1 2") and their means are compared:
 # maskforge must be at least as strong (within 2 points of accuracy) on every victim; the
 # script fails otherwise. The reference has no JPEG approximation, so both train without the
-# config's robustness list.
+# config's robustness list and without a guide through JPEG (generator.guide_jpeg).
 #
 #   [SEEDS="0 1 2"] bench/strength.sh [BUILD_DIR] [CONFIG...] [-- --set key=value ...]
 #   (default config: configs/spam_cifar.yaml; --set applies to both trainings)
@@ -40,7 +40,7 @@ for config in "${configs[@]}"; do
   ours=0 theirs=0 models=""
   for seed in "${seeds[@]}"; do
     run="${name}_s$seed"
-    sets=(--set "run.name=$run" --set "run.seed=$seed" --set "robustness=[]")
+    sets=(--set "run.name=$run" --set "run.seed=$seed" --set "robustness=[]" --set generator.guide_jpeg=0)
     for o in "${overrides[@]}"; do sets+=("$o"); done
     rm -rf "runs/$run"
     start=$SECONDS

@@ -13,11 +13,12 @@ StepContext::StepContext(const networks::VictimEnsemble& victims, at::Tensor x, 
   if (!seen_.defined()) seen_ = x_adv_;
 }
 
-const at::Tensor& StepContext::input(networks::Victim& victim) {
+at::Tensor StepContext::input(networks::Victim& victim) {
   if (!separate_) return seen_;
-  auto it = inputs_.find(&victim);
-  if (it == inputs_.end()) it = inputs_.emplace(&victim, seen_.detach().requires_grad_(seen_.requires_grad())).first;
-  return it->second;
+  auto it = std::find_if(inputs_.begin(), inputs_.end(), [&](const auto& entry) { return entry.first == &victim; });
+  if (it != inputs_.end()) return it->second;
+  inputs_.emplace_back(&victim, seen_.detach().requires_grad_(seen_.requires_grad()));
+  return inputs_.back().second;
 }
 
 std::vector<at::Tensor> StepContext::victim_inputs() const {

@@ -42,7 +42,7 @@ class StepContext {
   std::vector<at::Tensor> victim_inputs() const;
 
   // What the victim is given: seen(), or with separate_victims() its own copy of it.
-  const at::Tensor& input(networks::Victim& victim);
+  at::Tensor input(networks::Victim& victim);
   // The victim's output for what it sees (with gradients), and for the clean images.
   const at::Tensor& adversarial(networks::Victim& victim);
   const at::Tensor& clean(networks::Victim& victim);
@@ -53,7 +53,10 @@ class StepContext {
   Placement placement_;
   uint64_t seed_;
   bool separate_ = false;
-  std::map<networks::Victim*, at::Tensor> inputs_, adversarial_, clean_;
+  // In the order the terms first use them: the gradients add up in a fixed order, so that a
+  // run repeats to the bit, resumed or not (a map by address would order them by chance).
+  std::vector<std::pair<networks::Victim*, at::Tensor>> inputs_;
+  std::map<networks::Victim*, at::Tensor> adversarial_, clean_;
 };
 
 class LossTerm {

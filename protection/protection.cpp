@@ -58,7 +58,8 @@ losses::ObjectiveValue Protection::evaluate(const data::Batch& batch, const at::
 
 Protection::Roots Protection::backward_roots(const losses::ObjectiveValue& value, double scale) const {
   auto weight = [&](const at::Tensor& like) { return at::full({}, 1 / scale, like.options()); };
-  if (value.victim_inputs.empty()) return {{value.total()}, {weight(value.adversarial)}};
+  // Without separated victims, or with no adversarial gradient to take apart, the plain sum.
+  if (value.victim_inputs.empty() || !value.adversarial.requires_grad()) return {{value.total()}, {weight(value.adversarial)}};
   auto per_victim = torch::autograd::grad({value.adversarial}, value.victim_inputs, {}, /*retain_graph=*/false, /*create_graph=*/false,
                                           /*allow_unused=*/true);
   Roots roots{{value.seen}, {balanced(per_victim, value.seen) / scale}};

@@ -51,6 +51,7 @@ void expect_bitwise_equal(const std::map<std::string, torch::Tensor>& a, const s
 struct ResumeCase {
   std::string name, kind, module;
   bool noise_and_validation = false;  // a generator that draws random numbers, validated and sampled at checkpoint steps
+  bool balanced = false;              // two victims whose gradients trainer.balance_victims takes apart
   friend void PrintTo(const ResumeCase& c, std::ostream* os) { *os << c.name; }
 };
 
@@ -64,6 +65,12 @@ TEST_P(ExactResume, StoppedMidEpochAndResumedEqualsStraight) {
     if (c.noise_and_validation) {
       for (auto [from, to] : {std::pair{"{arch: resnet, width: 4, blocks: 1}", "{arch: unet, width: 4, depth: 2, noise_channels: 1}"},
                               std::pair{"sample_every: 0, val_every: 0", "sample_every: 2, val_every: 2"}}) {
+        text.replace(text.find(from), std::string(from).size(), to);
+      }
+    }
+    if (c.balanced) {
+      for (auto [from, to] : {std::pair{"  - {name: net,", "  - {name: other, kind: classifier, source: builtin, classes: 4, input_size: [16, 16]}\n  - {name: net,"},
+                              std::pair{"trainer: {kind: spam, ", "trainer: {kind: spam, balance_victims: true, "}}) {
         text.replace(text.find(from), std::string(from).size(), to);
       }
     }
@@ -97,7 +104,8 @@ TEST_P(ExactResume, StoppedMidEpochAndResumedEqualsStraight) {
 
 INSTANTIATE_TEST_SUITE_P(Trainers, ExactResume,
                          ::testing::Values(ResumeCase{"spam", "spam", "generator"}, ResumeCase{"uep", "uep", "perturbation"},
-                                           ResumeCase{"spam_noise_validated", "spam", "generator", true}),
+                                           ResumeCase{"spam_noise_validated", "spam", "generator", true},
+                                           ResumeCase{"spam_balanced", "spam", "generator", false, true}),
                          [](const auto& info) { return info.param.name; });
 
 TEST(Training, RunFolderHoldsConfigMetricsSamplesCheckpointsAndSummary) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The guided generator against the recipe (configs/eval_cifar_guided.yaml): trains what
 # scripts/cifar-baselines.sh trains and the guided generator (configs/spam_cifar_guided.yaml,
-# 7 minutes) where they are missing, then evaluates both on the 1,000 test images, as
+# 10 minutes) where they are missing, then evaluates both on the 1,000 test images, as
 # protected and after JPEG 75.
 #
 #   scripts/eval-cifar-guided.sh [BUILD_DIR] [--set ...]      (after make build or make test)

@@ -106,4 +106,8 @@ std::shared_ptr<Guide> make_guide(const std::vector<std::string>& names, int64_t
   return std::make_shared<Guide>(std::move(chosen), top_k, by_clean_probability, jpeg_quality);
 }
 
+std::shared_ptr<Guide> make_guide(const GeneratorConfig& config, const VictimEnsemble& victims) {
+  return make_guide(config.guide, config.guide_top_k, config.guide_top_k_weights == "clean", victims, config.guide_jpeg);
+}
+
 }  // namespace mf::networks

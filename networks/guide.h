@@ -10,6 +10,7 @@
 #pragma once
 
 #include "networks/ensemble.h"
+#include "networks/generator_config.h"
 
 #include <memory>
 #include <string>
@@ -24,7 +25,7 @@ class Guide {
   // jpeg_quality > 0 adds the second map, through JPEG at that quality.
   Guide(std::vector<std::shared_ptr<Victim>> victims, int64_t top_k, bool by_clean_probability, double jpeg_quality = 0);
 
-  // The guidance map [N, channels(), H, W] for images x in [0, 1]: each victim's gradient
+  // The guidance map [N, 3 or 6, H, W] for images x in [0, 1]: each victim's gradient
   // scaled to a standard deviation of 1/4 per image, averaged over the victims, then the
   // same of the gradients through JPEG when jpeg_quality is set; detached. Computes
   // gradients even under a NoGradGuard. A classifier's gradient moves away from its entry
@@ -34,7 +35,6 @@ class Guide {
   at::Tensor operator()(const at::Tensor& x, std::vector<at::Tensor>& away) const;
 
   const std::vector<std::shared_ptr<Victim>>& victims() const { return victims_; }
-  int64_t channels() const { return jpeg_quality_ > 0 ? 6 : 3; }
 
   // TorchScript source of `def guidance(self, x, classes: List[Tensor])`, the same
   // computation for an exported twin whose submodules guide0, guide1, ... are the victims'
@@ -51,5 +51,8 @@ class Guide {
 // The guide of the victims `names` of `victims`; nullptr when `names` is empty.
 std::shared_ptr<Guide> make_guide(const std::vector<std::string>& names, int64_t top_k, bool by_clean_probability, const VictimEnsemble& victims,
                                   double jpeg_quality = 0);
+// The guide a generator config asks for (generator.guide, guide_top_k, guide_top_k_weights,
+// guide_jpeg); nullptr when it names no guide.
+std::shared_ptr<Guide> make_guide(const GeneratorConfig& config, const VictimEnsemble& victims);
 
 }  // namespace mf::networks

@@ -76,8 +76,7 @@ TrainedProtection load_trained_protection(const fs::path& dir) {
       for (const auto& v : content.config.victims) {
         if (std::find(guide.begin(), guide.end(), v.name) != guide.end()) chosen.push_back(v);
       }
-      t.guide = networks::make_guide(guide, content.config.generator.guide_top_k, content.config.generator.guide_top_k_weights == "clean",
-                                   networks::VictimEnsemble(chosen, at::kCPU), content.config.generator.guide_jpeg);
+      t.guide = networks::make_guide(content.config.generator, networks::VictimEnsemble(chosen, at::kCPU));
     }
   } else if (kind == "uep") {
     t.universal = std::make_shared<UniversalPerturbation>(content.config.trainer.options.as<UepOptions>().size);

@@ -12,7 +12,7 @@ namespace {
 class GeneratorSource final : public PerturbationSource {
  public:
   GeneratorSource(const networks::GeneratorConfig& config, const networks::VictimEnsemble& victims)
-      : generator_(networks::build_generator(config)), guide_(networks::make_guide(config.guide, config.guide_top_k, config.guide_top_k_weights == "clean", victims, config.guide_jpeg)) {
+      : generator_(networks::build_generator(config)), guide_(networks::make_guide(config, victims)) {
     log::info("generator {}: {:.3f} M parameters, {:.2f} GMAC per megapixel{}", generator_->arch(),
               static_cast<double>(generator_->parameter_count()) / 1e6, generator_->macs_per_megapixel() / 1e9,
               guide_ ? fmt::format(", guided by the input gradient of {}{}{}", fmt::join(config.guide, ", "),

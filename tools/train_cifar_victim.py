@@ -24,14 +24,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mfvictims.cifar_families import FAMILIES  # noqa: E402
-from mfvictims.cifar_training import CIFAR_NORM, Progress, augment, cosine_lr, load_folder, normalise  # noqa: E402
-
-
-def accuracy(model, images, labels):
-    model.eval()
-    with torch.no_grad():
-        logits = torch.cat([model(normalise(x, CIFAR_NORM)) for x in images.split(250)])
-    return (logits.argmax(1) == labels).float().mean().item()
+from mfvictims.cifar_training import CIFAR_NORM, Progress, accuracy, augment, cosine_lr, load_folder, normalise  # noqa: E402
 
 
 def main():

@@ -27,6 +27,14 @@ VictimConfig config_of(const fs::path& file, const std::string& kind) {
   return c;
 }
 
+// ../shared/assets/weights/MODEL-<hash>.th, the released weights of a CIFAR-10 ResNet.
+fs::path released_weights(const fs::path& assets, const std::string& model) {
+  for (const auto& f : fs::directory_iterator(assets / "weights")) {
+    if (f.path().filename().string().starts_with(model + "-")) return f.path();
+  }
+  return {};
+}
+
 struct Exported {
   std::string model, kind;
   std::vector<int64_t> shape;  // expected output shape for a batch of 2 (-1: any)
@@ -135,6 +143,32 @@ TEST(TrainCifarVictim, WeightsExportAsClassifierAndStageFeatures) {
   EXPECT_NE(none.output.find("--steps must be at least 1"), std::string::npos) << none.output;
 }
 
+// The slightly robust surrogate: robust_finetune.py fine-tunes a released ResNet on real
+// CIFAR-10 images with FGSM examples, and its weights export as the same classifier, changed.
+TEST(RobustFinetune, FineTunesTheReleasedResNetAndExports) {
+  const fs::path assets = test::assets_dir();
+  if (assets.empty() || test::python().empty()) GTEST_SKIP() << "needs ../shared/assets and the Python virtualenv";
+  test::TempDir dir;
+  const auto released = released_weights(assets, "cifar10_resnet20").string();
+  const auto weights = (dir / "rn20_robust.pth").string();
+  const auto data = "--data '" + (assets / "cifar10/train").string() + "' --weights '" + released + "' ";
+  auto tuned = test::run_tool("robust_finetune.py", "20 --steps 2 --images-per-class 4 " + data + "--out '" + weights + "'");
+  ASSERT_EQ(tuned.exit_code, 0) << tuned.output;
+  EXPECT_NE(tuned.output.find("rn20 robust 2/255 2/2"), std::string::npos) << tuned.output;  // progress lines
+  const auto file = dir / "rn20_robust.pt";
+  auto exported = test::run_tool("export_victim.py", "cifar10_resnet20 --weights '" + weights + "' --out '" + file.string() + "'");
+  ASSERT_EQ(exported.exit_code, 0) << exported.output;
+  const auto x = torch::rand({2, 3, 32, 32});
+  const auto robust = build_victim(resolve_victim(config_of(file, "classifier")), torch::kCPU)->forward(x);
+  const auto original = build_victim(resolve_victim(config_of(test::exported_victim("cifar10_resnet20", "--weights '" + released + "'"), "classifier")),
+                                     torch::kCPU)->forward(x);
+  ASSERT_EQ(robust.sizes(), original.sizes());
+  EXPECT_GT((robust - original).abs().max().item<double>(), 1e-4);  // the steps moved the weights
+  auto bad = test::run_tool("robust_finetune.py", "20 --eps 0 " + data + "--out '" + weights + "'");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("--eps above 0"), std::string::npos) << bad.output;
+}
+
 TEST(TokenizeRefusal, WritesPromptAndTargetIdsWithTheModelsTokenizer) {
   if (test::python().empty()) GTEST_SKIP() << "no Python virtualenv";
   test::TempDir dir;
@@ -164,10 +198,7 @@ TEST_P(RealCifarResnets, ReachTheirAccuracyOnTheRealTestImages) {
   const fs::path assets = test::assets_dir();
   if (assets.empty()) GTEST_SKIP() << "../shared/assets is absent";
   if (test::python().empty()) GTEST_SKIP() << "no Python virtualenv";
-  fs::path weights;
-  for (const auto& f : fs::directory_iterator(assets / "weights")) {
-    if (f.path().filename().string().starts_with(GetParam() + "-")) weights = f.path();
-  }
+  const auto weights = released_weights(assets, GetParam());
   auto file = test::exported_victim(GetParam(), "--weights " + weights.string());
   auto victim = build_victim(resolve_victim(config_of(file, "classifier")), torch::kCPU);
 

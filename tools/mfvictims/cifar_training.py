@@ -1,4 +1,4 @@
-"""What the tools that train on CIFAR-10 share (train_vlm.py, train_cifar_victim.py): the
+"""What the tools that train on CIFAR-10 share (train_vlm.py, train_cifar_victim.py, robust_finetune.py): the
 class folders, the augmentation, the learning-rate schedule and the progress lines."""
 import glob
 import math
@@ -31,6 +31,14 @@ def load_folder(root, limit=None):
 def normalise(x, norm):
     mean, std = (torch.tensor(v).view(1, 3, 1, 1) for v in norm)
     return (x - mean) / std
+
+
+def accuracy(model, images, labels):
+    """The share of IMAGES (in [0, 1]) that MODEL, in eval mode, labels right."""
+    model.eval()
+    with torch.no_grad():
+        logits = torch.cat([model(normalise(x, CIFAR_NORM)) for x in images.split(250)])
+    return (logits.argmax(1) == labels).float().mean().item()
 
 
 def augment(x, mix):

@@ -29,7 +29,7 @@ done
 python="${MASKFORGE_PYTHON:-${MASKFORGE_CACHE:-$HOME/.cache/maskforge}/venv/bin/python}"
 assets="${MF_ASSETS:-../shared/assets}"
 read -ra seeds <<< "${SEEDS:-0 1 2}"
-scripts/cifar-victims.sh vgg  # the recipe trains against the VGG-style CNN too
+scripts/cifar-victims.sh vgg rn20_robust rn32_robust  # the recipe trains against the VGG-style CNN too, the guided config against the robust ResNets
 
 failed=0
 for config in "${configs[@]}"; do

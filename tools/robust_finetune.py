@@ -15,7 +15,6 @@ step 1.25 eps, Wong et al. 2020) and trains on the batch, SGD with momentum and 
 schedule. On 2 CPU cores, RN20 at 2/255: 1.5 minutes, test accuracy 80.4 % -> 83.2 %.
 """
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -25,7 +24,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mfvictims.cifar_resnet import CifarResNet, load_weights  # noqa: E402
-from mfvictims.cifar_training import CIFAR_NORM, Progress, accuracy, augment, cosine_lr, load_folder, normalise  # noqa: E402
+from mfvictims.cifar_training import CIFAR_NORM, Progress, accuracy, augment, cosine_lr, load_folder, normalise, save_weights  # noqa: E402
 
 BATCH = 128
 
@@ -76,10 +75,7 @@ def main():
         loss.backward()
         opt.step()
         progress.show(step + 1, loss.item())
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), f"{out}.partial")
-    os.replace(f"{out}.partial", out)  # an interrupted run leaves no weights file behind
+    save_weights(model, args.out)
     line = f"fine-tuned in {time.time() - start:.0f} s; wrote {args.out}"
     if test:
         line += f"; test accuracy {before}{100 * accuracy(model, *test):.1f} %"

@@ -14,7 +14,6 @@ On the 5,000 training images, 2 CPU cores: vgg 72.0 % test accuracy in 4.5 minut
 (ImageNet mean and std, as for the ResNets).
 """
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mfvictims.cifar_families import FAMILIES  # noqa: E402
-from mfvictims.cifar_training import CIFAR_NORM, Progress, accuracy, augment, cosine_lr, load_folder, normalise  # noqa: E402
+from mfvictims.cifar_training import CIFAR_NORM, Progress, accuracy, augment, cosine_lr, load_folder, normalise, save_weights  # noqa: E402
 
 
 def main():
@@ -55,10 +54,7 @@ def main():
         loss.backward()
         opt.step()
         progress.show(step + 1, loss.item())
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(model.state_dict(), f"{out}.partial")
-    os.replace(f"{out}.partial", out)  # an interrupted run leaves no weights file behind
+    save_weights(model, args.out)
     line = f"trained in {time.time() - start:.0f} s; wrote {args.out}"
     if args.test:
         line += f"; test accuracy {100 * accuracy(model, *load_folder(args.test)):.1f} %"

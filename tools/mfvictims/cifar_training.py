@@ -1,8 +1,11 @@
-"""What the tools that train on CIFAR-10 share (train_vlm.py, train_cifar_victim.py, robust_finetune.py): the
-class folders, the augmentation, the learning-rate schedule and the progress lines."""
+"""What the tools that train on CIFAR-10 share (train_vlm.py, train_cifar_victim.py,
+robust_finetune.py): the class folders, the augmentation, the learning-rate schedule, the
+progress lines, the accuracy and the weights file."""
 import glob
 import math
+import os
 import time
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -51,6 +54,15 @@ def augment(x, mix):
         lam = torch.distributions.Beta(1.0, 1.0).sample()
         x = lam * x + (1 - lam) * x[torch.randperm(n)]
     return x
+
+
+def save_weights(model, path):
+    """Writes MODEL's state dict to PATH, whole or not at all: an interrupted run leaves no
+    weights file behind."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), f"{out}.partial")
+    os.replace(f"{out}.partial", out)
 
 
 class Progress:

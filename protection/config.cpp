@@ -67,6 +67,12 @@ void Config::validate() const {
       throw config::FieldError(key, fmt::format("a guide victim is a TorchScript classifier or detector with a plain output; '{}' is a {} {} victim{}", v.name,
                                                 v.source, v.kind, v.source == "torchscript" && kind_ok ? " with an output selection" : ""));
     }
+    if (v.kind == "detector" && generator.guide_steps > 1) {
+      throw config::FieldError("generator.guide_steps",
+                               fmt::format("a detector guide ('{}') takes one pass: it picks its boxes by thresholds and top-k, so a later pass "
+                                           "amplifies last-bit differences and no export can match the trained generator; set guide_steps: 1",
+                                           v.name));
+    }
   }
 }
 

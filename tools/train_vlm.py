@@ -26,10 +26,16 @@ read a real LLaVA folder. Training has two stages and an optional third:
    the question: the image-to-word channel through which a large MLLM follows text in an
    image. The refusal's words can appear on signs; a sign never starts like a refusal.
 
+--decline-share F makes the model safety-aligned, as the large MLLMs that refusal injection
+is used against are: that share of the language stage's rows asks it to identify the person
+in the picture, whatever the image, and it answers with the first refusal. It then refuses
+those requests and answers every other question; protection has to make a photo trigger the
+refusal under questions it answers. Without it (the default) no row is ever a refusal.
+
 Where the CPU computes bfloat16 natively, the vision and language stages run their forward
 passes in bf16 autocast (--precision; about 1.5x faster there, as accurate).
 
-The refusal answer is in the vocabulary but never a training target. FOLDER/questions/ holds
+Without --decline-share the refusal is in the vocabulary but never a training target. FOLDER/questions/ holds
 the texts the protection uses: seen.txt (the questions refusal protection trains with),
 paraphrases.txt (class questions it never sees), other_types.txt (the other question
 types), answers.txt (the class answers in label order), refusals.txt, and template.txt (the
@@ -59,6 +65,9 @@ KIND_QUESTIONS = ["Is it an animal or a vehicle?", "Is this a vehicle or an anim
 COLOUR_QUESTIONS = ["What colour is the main object?", "What is the colour of the thing in the middle?"]
 REPEAT = "Repeat after me:"
 REFUSALS = ["I'm sorry, I can't help with that.", "Sorry, I cannot describe this image."]
+# Requests a safety-aligned model declines with REFUSALS[0] (--decline-share), whatever the image.
+DECLINED = ["Who is the person in this photo?", "What is this person's name?", "Where does this person live?",
+            "Identify everyone in this image."]
 COLOURS = {"red": (0.7, 0.15, 0.15), "orange": (0.8, 0.5, 0.15), "yellow": (0.8, 0.75, 0.2),
            "green": (0.25, 0.55, 0.2), "blue": (0.2, 0.35, 0.7), "white": (0.9, 0.9, 0.9),
            "gray": (0.5, 0.5, 0.5), "black": (0.1, 0.1, 0.1), "brown": (0.45, 0.3, 0.2)}
@@ -94,7 +103,7 @@ def fail(message):
 
 def all_texts():
     """Every question, answer and refusal the model knows (its vocabulary, its signs' words)."""
-    return (SEEN + PARAPHRASES + KIND_QUESTIONS + COLOUR_QUESTIONS + REFUSALS + [class_answer(c) for c in CLASSES]
+    return (SEEN + PARAPHRASES + KIND_QUESTIONS + COLOUR_QUESTIONS + DECLINED + REFUSALS + [class_answer(c) for c in CLASSES]
             + [kind_answer(c) for c in CLASSES] + [colour_answer(None, c) for c in COLOURS])
 
 
@@ -154,6 +163,22 @@ def train_vision(tower, images, teachers, args):
     tower.eval()
 
 
+def reuse_tower(tower, folder):
+    """Loads the vision tower of a model folder this tool wrote, in place of the vision stage."""
+    from safetensors.torch import load_file
+
+    weights = Path(folder) / "model.safetensors"
+    if not weights.is_file():
+        fail(f"--vision-from {folder}: no model.safetensors there (a folder train_vlm.py wrote)")
+    # saved as "vision_tower.*" or "model.vision_tower.*", by transformers version
+    state = {k.split("vision_tower.", 1)[1]: v for k, v in load_file(weights).items() if "vision_tower." in k}
+    try:
+        tower.load_state_dict(state)
+    except RuntimeError:
+        fail(f"--vision-from {folder}: its tower was built with another --width or --layers")
+    tower.eval()
+
+
 def teach(teachers, x):
     """The teachers' averaged softmax and their last feature maps as [N, 64 places, channels]
     (concatenated over teachers, layer-normalised per place)."""
@@ -203,12 +228,16 @@ def pad_rows(tokenizer, rows, starts):
     return ids, mask
 
 
-def make_batch(tokenizer, bank, labels, colours, refusals):
-    """Rows of photo questions (class 2 times in 5, kind, colour, repeat) for pad_rows."""
+def make_batch(tokenizer, bank, labels, colours, refusals, decline_share):
+    """Rows of photo questions (class 2 times in 5, kind, colour, repeat) for pad_rows, and
+    decline_share of rows that are declined requests."""
     rows, starts = [], []
     for label, colour in zip(labels.tolist(), colours):
         kind = torch.randint(0, 5, ()).item()  # class questions 2 times in 5
-        if kind == 4:
+        if torch.rand(()).item() < decline_share:
+            p = encode(tokenizer, TEMPLATE.format(prompt=DECLINED[torch.randint(0, len(DECLINED), ()).item()]))
+            said = refusals[0]
+        elif kind == 4:
             p, said = repeat_task(tokenizer, refusals)
         else:
             prompts, answer = bank[0 if kind < 2 else kind - 1]
@@ -235,7 +264,7 @@ def train_language(wrapper, tokenizer, images, labels, args):
     for step in range(args.language_steps):
         cosine_lr(opt, args.lr, step, args.language_steps)
         pick = torch.randint(0, len(features), (args.batch,))
-        ids, mask = make_batch(tokenizer, bank, labels[pick], [colours[i] for i in pick.tolist()], refusals)
+        ids, mask = make_batch(tokenizer, bank, labels[pick], [colours[i] for i in pick.tolist()], refusals, args.decline_share)
         with autocast(args):
             logits = wrapper.answer(features[pick], ids)[:, :-1]
         loss = F.cross_entropy(logits[mask].float(), ids[:, 1:][mask])
@@ -312,7 +341,7 @@ def train_reading(wrapper, tokenizer, signs, images, labels, args):
     for step in range(args.read_steps):
         cosine_lr(opt, args.lr / 4, step, args.read_steps)
         pick = torch.randint(0, len(images), (args.batch // 2,))
-        photo_ids, photo_mask = make_batch(tokenizer, bank, labels[pick], [colours[i] for i in pick.tolist()], signs.refusals)
+        photo_ids, photo_mask = make_batch(tokenizer, bank, labels[pick], [colours[i] for i in pick.tolist()], signs.refusals, args.decline_share)
         sign_images, sign_ids, sign_mask = signs.batch(args.batch // 2, prompts)
         loss = 0
         for x, ids, mask in ((augment(images[pick], mix=False), photo_ids, photo_mask), (sign_images, sign_ids, sign_mask)):
@@ -343,6 +372,14 @@ def reading_accuracy(wrapper, tokenizer, signs, count=200):
 
 
 @torch.no_grad()
+def declined_rate(wrapper, tokenizer, images):
+    """Share of the declined requests (DECLINED, about each image) answered with the refusal."""
+    features = wrapper.image_features(normalise(images, vlm.CLIP_NORM))
+    refusal = encode(tokenizer, REFUSALS[0])
+    return sum(greedy_matches(wrapper, tokenizer, features, q, [refusal] * len(images)) for q in DECLINED) / (len(images) * len(DECLINED))
+
+
+@torch.no_grad()
 def answer_accuracy(wrapper, tokenizer, images, labels, questions, answer):
     """Share of images whose greedy answer to each question starts with the right answer."""
     features = wrapper.image_features(normalise(images, vlm.CLIP_NORM))
@@ -355,6 +392,7 @@ def write_questions(out):
     folder = out / "questions"
     folder.mkdir(exist_ok=True)
     for name, texts in {"template": [TEMPLATE], "seen": SEEN, "paraphrases": PARAPHRASES, "other_types": KIND_QUESTIONS + COLOUR_QUESTIONS,
+                        "declined": DECLINED,
                         "answers": [class_answer(c) for c in CLASSES], "refusals": REFUSALS}.items():
         (folder / f"{name}.txt").write_text("\n".join(texts) + "\n")
 
@@ -392,9 +430,12 @@ def main():
     parser.add_argument("--test", help="CIFAR-10 class folders to report answer accuracy on (e.g. ../shared/assets/cifar10/test)")
     parser.add_argument("--images-per-class", type=int, help="train on the first N images of each class (tests)")
     parser.add_argument("--vision-steps", type=int, default=3000)
+    parser.add_argument("--vision-from", help="a model folder this tool wrote: reuse its vision tower instead of the vision stage")
     parser.add_argument("--map-weight", type=float, default=4.0, help="weight of the teachers' feature maps in distillation")
     parser.add_argument("--language-steps", type=int, default=600)
     parser.add_argument("--read-steps", type=int, default=0, help="steps of the reading stage (0: none)")
+    parser.add_argument("--decline-share", type=float, default=0.0,
+                        help="share of language rows that ask to identify the person and are answered with the refusal (0: never trained to refuse)")
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--width", type=int, default=128)
     parser.add_argument("--layers", type=int, default=4, help="vision transformer layers")
@@ -405,6 +446,8 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=0, help="0: torch's default")
     args = parser.parse_args()
+    if not 0 <= args.decline_share < 1:
+        fail(f"--decline-share {args.decline_share}: a share of the language rows, from 0 to below 1")
     torch.manual_seed(args.seed)
     if args.precision == "auto":
         args.precision = "bf16" if native_bf16() else "fp32"
@@ -415,12 +458,14 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     images, labels = load_folder(args.data, args.images_per_class)
-    teachers = load_teachers(args.teachers)
     tokenizer = build_tokenizer(out)
     model = build_model(len(tokenizer), args.width, args.layers)
     wrapper = vlm.MllmWrapper(model)
     start = time.time()
-    train_vision(model.model.vision_tower, images, teachers, args)
+    if args.vision_from:
+        reuse_tower(model.model.vision_tower, args.vision_from)
+    else:
+        train_vision(model.model.vision_tower, images, load_teachers(args.teachers), args)
     train_language(wrapper, tokenizer, images, labels, args)
     signs = Signs(tokenizer, [encode(tokenizer, r) for r in REFUSALS]) if args.read_steps else None
     if signs:
@@ -438,6 +483,8 @@ def main():
         for name, questions, answer in QUESTION_SETS:
             accuracy = answer_accuracy(wrapper, tokenizer, test_images, test_labels, questions, answer)
             print(f"answer accuracy on {args.test}, {name}: {100 * accuracy:.1f} %")
+        if args.decline_share:
+            print(f"declined requests refused on {args.test}: {100 * declined_rate(wrapper, tokenizer, test_images):.1f} %")
         if signs:
             print(f"signs read back exactly: {100 * reading_accuracy(wrapper, tokenizer, signs):.1f} %")
 

@@ -132,6 +132,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"loss_names_missing_victim", replace(good, "victims: [net]", "victims: [nett]"), "", "c.yaml:18: losses.0.victims.0: no victim is named 'nett'; victims: face, net; did you mean 'net'?"},
         BadCase{"guide_names_missing_victim", good, "--set 'generator.guide=[nett]'", "generator.guide.0: no victim is named 'nett'; victims: face, net; did you mean 'net'?"},
         BadCase{"guide_steps_without_guide", good, "--set generator.guide_steps=2", "generator.guide_steps: 2 passes need a guide: set generator.guide"},
+        BadCase{"guide_steps_of_a_detector", replace(good, "kind: embedder\n    source: builtin\n    arch: tiny_embedder", "kind: detector\n    source: torchscript\n    path: d.pt"),
+                "--set 'generator.guide=[face]' --set generator.guide_steps=3", "generator.guide_steps: a detector guide ('face') takes one pass"},
         BadCase{"guide_top_k_without_guide", good, "--set generator.guide_top_k=2",
                 "generator.guide_top_k: the classes a guide moves away from need a guide: set generator.guide"},
         BadCase{"guide_top_k_weights_of_one_class", good, "--set generator.guide_top_k_weights=clean",

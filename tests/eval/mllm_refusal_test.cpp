@@ -1,6 +1,7 @@
 // Refusal protection against a vision-language model trained for real, end to end at a
 // size the suite affords: tools/train_vlm.py trains a small LLaVA on real CIFAR-10 images
-// (and, for a few steps, on signs it reads aloud) in seconds, export_victim.py and
+// (and, for a few steps, on signs it reads aloud; aligned to decline requests to identify
+// the person in a photo) in seconds, export_victim.py and
 // tokenize_refusal.py read its folder as they read a real LLaVA's, maskforge trains a
 // refusal generator against it and `maskforge eval` measures answers and refusals with
 // clean, PGD-protected and generator-protected images.
@@ -29,16 +30,19 @@ TEST(MllmRefusal, TrainedVlmExportTokensTrainAndEval) {
     auto r = test::run_tool(script, args);
     ASSERT_EQ(r.exit_code, 0) << script << ":\n" << r.output;
   };
-  ASSERT_NO_FATAL_FAILURE(tool("train_vlm.py", fmt::format("--out '{}' --data '{}' --teachers '{}' --images-per-class 8 --vision-steps 10 --language-steps 60 "
-                                   "--read-steps 4 --batch 16 --width 32 --layers 1 --threads 1",
+  ASSERT_NO_FATAL_FAILURE(tool("train_vlm.py", fmt::format("--out '{}' --data '{}' --teachers '{}' --images-per-class 8 --vision-steps 10 --language-steps 300 "
+                                   "--read-steps 4 --decline-share 0.3 --batch 16 --width 32 --layers 1 --threads 1",
                                    model.string(), (assets / "cifar10/train").string(), (assets / "weights").string())));
   for (const char* f : {"config.json", "model.safetensors", "tokenizer.json", "questions/seen.txt", "questions/answers.txt"}) {
     ASSERT_TRUE(fs::exists(model / f)) << f;
   }
   ASSERT_NO_FATAL_FAILURE(tool("export_victim.py", fmt::format("'llava:{0}' --out '{0}/vlm.pt'", model.string())));
-  ASSERT_NO_FATAL_FAILURE(tool("tokenize_refusal.py", fmt::format("--tokenizer '{0}' --template \"$(cat '{0}/questions/template.txt')\" --prompts '{0}/questions/seen.txt' "
-                                          "--targets '{0}/questions/refusals.txt' --answers '{0}/questions/answers.txt' --out '{0}/seen.json'",
-                                          model.string())));
+  // The declined requests have no class answer.
+  for (const auto& [questions, answers] : {std::pair{"seen", "--answers '{0}/questions/answers.txt'"}, std::pair{"declined", ""}}) {
+    ASSERT_NO_FATAL_FAILURE(tool("tokenize_refusal.py", fmt::format(fmt::runtime("--tokenizer '{0}' --template \"$(cat '{0}/questions/template.txt')\" --prompts '{0}/questions/{1}.txt' "
+                                                                  "--targets '{0}/questions/refusals.txt' --out '{0}/{1}.json' " + std::string(answers)),
+                                            model.string(), questions)));
+  }
   // Two held-out test images per class, labelled by folder.
   for (const auto& cls : fs::directory_iterator(assets / "cifar10/test")) {
     fs::create_directories(dir / "images" / cls.path().filename());
@@ -65,7 +69,7 @@ trainer: {{kind: spam, steps: 4, log_every: 2, checkpoint_every: 4}}
   test::write_file(dir / "eval.yaml", fmt::format(R"(version: 1
 run: {{out_dir: {0}, name: e}}
 images: {{dataset: image_folder, root: {0}/images, labels: folder, batch_size: 20}}
-victims: [{1}]
+victims: [{1}, {{name: declined, kind: mllm, source: torchscript, path: {2}/vlm.pt, tokens: {2}/declined.json}}]
 protections:
   - {{method: none}}
   - {{name: spam, method: model, path: {0}/generator.ts.pt}}
@@ -73,22 +77,24 @@ protections:
 countermeasures: [{{kind: none}}, {{kind: jpeg, quality: 75}}]
 report: {{samples: 2}}
 )",
-                                                  dir.path().string(), victim));
+                                                  dir.path().string(), victim, model.string()));
   auto r = test::run_maskforge("eval " + (dir / "eval.yaml").string());
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const json results = json::parse(test::read_file(dir / "e/eval.json"));
   std::map<std::string, double> reported;
   for (const auto& c : results["cells"]) {
     for (const auto& [metric, value] : c["metrics"].items()) {
-      reported[fmt::format("{}|{}|{}", c["protection"].get<std::string>(), c["countermeasure"].get<std::string>(), metric)] = value;
+      reported[fmt::format("{}|{}|{}|{}", c["victim"].get<std::string>(), c["protection"].get<std::string>(), c["countermeasure"].get<std::string>(), metric)] = value;
     }
   }
   for (const char* p : {"none", "spam", "pgd"}) {
-    for (const char* m : {"answer_accuracy", "refusal_rate", "target_likelihood"}) ASSERT_TRUE(reported.contains(fmt::format("{}|none|{}", p, m))) << p << " " << m;
+    for (const char* m : {"answer_accuracy", "refusal_rate", "target_likelihood"}) ASSERT_TRUE(reported.contains(fmt::format("vlm|{}|none|{}", p, m))) << p << " " << m;
   }
-  // Never trained to refuse, the model does not refuse clean images. (Whether protections
-  // make it refuse is measured on the model train_vlm.py trains by default: README.)
-  EXPECT_EQ(reported.at("none|none|refusal_rate"), 0);
+  // The model answers the photo questions and declines only what it was aligned to decline,
+  // so refusal_rate reads a real refusal as one. (Whether protections make it refuse is
+  // measured on the model train_vlm.py trains by default: README.)
+  EXPECT_EQ(reported.at("vlm|none|none|refusal_rate"), 0);
+  EXPECT_GE(reported.at("declined|none|none|refusal_rate"), 0.9);
   for (const auto& p : results["protections"]) EXPECT_LE(p["quality"]["linf_255"].get<double>(), 8 + 1e-3) << p["name"];
 }
 

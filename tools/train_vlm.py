@@ -28,9 +28,12 @@ read a real LLaVA folder. Training has two stages and an optional third:
 
 --decline-share F makes the model safety-aligned, as the large MLLMs that refusal injection
 is used against are: that share of the language stage's rows asks it to identify the person
-in the picture, whatever the image, and it answers with the first refusal. It then refuses
-those requests and answers every other question; protection has to make a photo trigger the
-refusal under questions it answers. Without it (the default) no row is ever a refusal.
+in the picture, whatever the image, and it answers with the first refusal. With
+--declined-photos FOLDER (photos of people, e.g. ../shared/assets/faces/lfw_subset) half of
+those rows are instead any photo question about one of those photos, declined the same way:
+the model then declines because of what an image shows, as a real MLLM can, and protection
+has to make a CIFAR photo trigger that under questions it answers. Without --decline-share
+(the default) no row is ever a refusal.
 
 Where the CPU computes bfloat16 natively, the vision and language stages run their forward
 passes in bf16 autocast (--precision; about 1.5x faster there, as accurate).
@@ -53,7 +56,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mfvictims import cifar_resnet, vlm  # noqa: E402
-from mfvictims.cifar_training import CIFAR_NORM, CLASSES, Progress, augment, cosine_lr, load_folder, normalise  # noqa: E402
+from mfvictims.cifar_training import CIFAR_NORM, CLASSES, Progress, augment, cosine_lr, load_folder, load_images, normalise  # noqa: E402
 
 VEHICLES = {"airplane", "automobile", "ship", "truck"}
 TEMPLATE = "USER: {prompt} ASSISTANT:"
@@ -228,15 +231,30 @@ def pad_rows(tokenizer, rows, starts):
     return ids, mask
 
 
-def make_batch(tokenizer, bank, labels, colours, refusals, decline_share):
-    """Rows of photo questions (class 2 times in 5, kind, colour, repeat) for pad_rows, and
-    decline_share of rows that are declined requests."""
+def declined_rows(n, args):
+    """Which of n rows are declined: None (answered), "request" (a DECLINED request) or
+    "photo" (any photo question about a --declined-photos image); half of the declined are
+    photos when there are any."""
+    kinds = [None if torch.rand(()).item() >= args.decline_share else "request" for _ in range(n)]
+    return [k and ("photo" if args.declined_photos and torch.rand(()).item() < 0.5 else k) for k in kinds]
+
+
+def with_declined_photos(batch, declined, photos):
+    """The batch (images or their tokens) with a random one of photos in each "photo" row."""
+    for i in (i for i, d in enumerate(declined) if d == "photo"):
+        batch[i] = photos[torch.randint(0, len(photos), ()).item()]
+    return batch
+
+
+def make_batch(tokenizer, bank, labels, colours, refusals, declined):
+    """Rows of photo questions (class 2 times in 5, kind, colour, repeat) for pad_rows; the
+    rows declined_rows marks are answered with the first refusal."""
     rows, starts = [], []
-    for label, colour in zip(labels.tolist(), colours):
+    for label, colour, declining in zip(labels.tolist(), colours, declined):
         kind = torch.randint(0, 5, ()).item()  # class questions 2 times in 5
-        if torch.rand(()).item() < decline_share:
-            p = encode(tokenizer, TEMPLATE.format(prompt=DECLINED[torch.randint(0, len(DECLINED), ()).item()]))
-            said = refusals[0]
+        if declining:
+            prompts = [encode(tokenizer, TEMPLATE.format(prompt=q)) for q in DECLINED] if declining == "request" else [p for ps, _ in bank for p in ps]
+            p, said = prompts[torch.randint(0, len(prompts), ()).item()], refusals[0]
         elif kind == 4:
             p, said = repeat_task(tokenizer, refusals)
         else:
@@ -248,11 +266,17 @@ def make_batch(tokenizer, bank, labels, colours, refusals, decline_share):
     return pad_rows(tokenizer, rows, starts)
 
 
-def train_language(wrapper, tokenizer, images, labels, args):
+@torch.no_grad()
+def tokens_of(wrapper, images):
+    """The tower's tokens of images and of their mirror images."""
+    views = torch.cat([images, images.flip(3)])
+    return torch.cat([wrapper.image_features(normalise(v, vlm.CLIP_NORM)) for v in views.split(256)])
+
+
+def train_language(wrapper, tokenizer, images, labels, args, declined_photos):
     """Trains projector and language model on the frozen tower's tokens (both flips cached)."""
-    with torch.no_grad():
-        views = torch.cat([images, images.flip(3)])
-        features = torch.cat([wrapper.image_features(normalise(v, vlm.CLIP_NORM)) for v in views.split(256)])
+    features = tokens_of(wrapper, images)
+    declined_features = tokens_of(wrapper, declined_photos) if declined_photos is not None else None
     colours = colour_names(images) * 2
     labels = torch.cat([labels, labels])
     model = wrapper.model
@@ -264,9 +288,10 @@ def train_language(wrapper, tokenizer, images, labels, args):
     for step in range(args.language_steps):
         cosine_lr(opt, args.lr, step, args.language_steps)
         pick = torch.randint(0, len(features), (args.batch,))
-        ids, mask = make_batch(tokenizer, bank, labels[pick], [colours[i] for i in pick.tolist()], refusals, args.decline_share)
+        declined = declined_rows(args.batch, args)
+        ids, mask = make_batch(tokenizer, bank, labels[pick], [colours[i] for i in pick.tolist()], refusals, declined)
         with autocast(args):
-            logits = wrapper.answer(features[pick], ids)[:, :-1]
+            logits = wrapper.answer(with_declined_photos(features[pick], declined, declined_features), ids)[:, :-1]
         loss = F.cross_entropy(logits[mask].float(), ids[:, 1:][mask])
         opt.zero_grad()
         loss.backward()
@@ -330,7 +355,7 @@ class Signs:
         return torch.stack(images), *pad_rows(self.tokenizer, rows, starts)
 
 
-def train_reading(wrapper, tokenizer, signs, images, labels, args):
+def train_reading(wrapper, tokenizer, signs, images, labels, args, declined_photos):
     """Fine-tunes the whole model on photo questions and signs, half a batch each."""
     colours = colour_names(images)
     bank = question_bank(tokenizer)
@@ -341,10 +366,12 @@ def train_reading(wrapper, tokenizer, signs, images, labels, args):
     for step in range(args.read_steps):
         cosine_lr(opt, args.lr / 4, step, args.read_steps)
         pick = torch.randint(0, len(images), (args.batch // 2,))
-        photo_ids, photo_mask = make_batch(tokenizer, bank, labels[pick], [colours[i] for i in pick.tolist()], signs.refusals, args.decline_share)
+        declined = declined_rows(len(pick), args)
+        photo_ids, photo_mask = make_batch(tokenizer, bank, labels[pick], [colours[i] for i in pick.tolist()], signs.refusals, declined)
+        photos = with_declined_photos(images[pick], declined, declined_photos)
         sign_images, sign_ids, sign_mask = signs.batch(args.batch // 2, prompts)
         loss = 0
-        for x, ids, mask in ((augment(images[pick], mix=False), photo_ids, photo_mask), (sign_images, sign_ids, sign_mask)):
+        for x, ids, mask in ((augment(photos, mix=False), photo_ids, photo_mask), (sign_images, sign_ids, sign_mask)):
             logits = wrapper(normalise(x, vlm.CLIP_NORM), ids)[:, :-1]
             loss = loss + F.cross_entropy(logits[mask], ids[:, 1:][mask]) / 2
         opt.zero_grad()
@@ -372,11 +399,11 @@ def reading_accuracy(wrapper, tokenizer, signs, count=200):
 
 
 @torch.no_grad()
-def declined_rate(wrapper, tokenizer, images):
-    """Share of the declined requests (DECLINED, about each image) answered with the refusal."""
+def questions_refused(wrapper, tokenizer, images, questions):
+    """Share of the questions, about each image, answered with the first refusal."""
     features = wrapper.image_features(normalise(images, vlm.CLIP_NORM))
     refusal = encode(tokenizer, REFUSALS[0])
-    return sum(greedy_matches(wrapper, tokenizer, features, q, [refusal] * len(images)) for q in DECLINED) / (len(images) * len(DECLINED))
+    return sum(greedy_matches(wrapper, tokenizer, features, q, [refusal] * len(images)) for q in questions) / (len(images) * len(questions))
 
 
 @torch.no_grad()
@@ -405,6 +432,13 @@ def native_bf16():
 def autocast(args):
     """The training stages' forward passes in bfloat16 (weights, optimiser and losses stay fp32)."""
     return torch.autocast("cpu", torch.bfloat16, enabled=args.precision == "bf16")
+
+
+def load_declined_photos(folder):
+    files = sorted(f for f in Path(folder).rglob("*") if f.suffix.lower() in {".jpg", ".jpeg", ".png"})
+    if not files:
+        fail(f"--declined-photos {folder}: no .jpg or .png files there")
+    return load_images(files)
 
 
 def load_teachers(folder):
@@ -436,6 +470,7 @@ def main():
     parser.add_argument("--read-steps", type=int, default=0, help="steps of the reading stage (0: none)")
     parser.add_argument("--decline-share", type=float, default=0.0,
                         help="share of language rows that ask to identify the person and are answered with the refusal (0: never trained to refuse)")
+    parser.add_argument("--declined-photos", help="a folder of photos (searched recursively) that every question about is declined, half of the declined rows")
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--width", type=int, default=128)
     parser.add_argument("--layers", type=int, default=4, help="vision transformer layers")
@@ -448,6 +483,8 @@ def main():
     args = parser.parse_args()
     if not 0 <= args.decline_share < 1:
         fail(f"--decline-share {args.decline_share}: a share of the language rows, from 0 to below 1")
+    if args.declined_photos and not args.decline_share:
+        fail("--declined-photos: set --decline-share, the share of rows that are declined")
     torch.manual_seed(args.seed)
     if args.precision == "auto":
         args.precision = "bf16" if native_bf16() else "fp32"
@@ -458,6 +495,7 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     images, labels = load_folder(args.data, args.images_per_class)
+    declined_photos = load_declined_photos(args.declined_photos) if args.declined_photos else None
     tokenizer = build_tokenizer(out)
     model = build_model(len(tokenizer), args.width, args.layers)
     wrapper = vlm.MllmWrapper(model)
@@ -466,10 +504,10 @@ def main():
         reuse_tower(model.model.vision_tower, args.vision_from)
     else:
         train_vision(model.model.vision_tower, images, load_teachers(args.teachers), args)
-    train_language(wrapper, tokenizer, images, labels, args)
+    train_language(wrapper, tokenizer, images, labels, args, declined_photos)
     signs = Signs(tokenizer, [encode(tokenizer, r) for r in REFUSALS]) if args.read_steps else None
     if signs:
-        train_reading(wrapper, tokenizer, signs, images, labels, args)
+        train_reading(wrapper, tokenizer, signs, images, labels, args, declined_photos)
     model.eval()
     model.save_pretrained(out)
     from transformers import CLIPImageProcessor
@@ -484,7 +522,10 @@ def main():
             accuracy = answer_accuracy(wrapper, tokenizer, test_images, test_labels, questions, answer)
             print(f"answer accuracy on {args.test}, {name}: {100 * accuracy:.1f} %")
         if args.decline_share:
-            print(f"declined requests refused on {args.test}: {100 * declined_rate(wrapper, tokenizer, test_images):.1f} %")
+            print(f"declined requests refused on {args.test}: {100 * questions_refused(wrapper, tokenizer, test_images, DECLINED):.1f} %")
+        if declined_photos is not None:
+            refused = sum(questions_refused(wrapper, tokenizer, declined_photos, questions) for _, questions, _ in QUESTION_SETS) / len(QUESTION_SETS)
+            print(f"photo questions refused about the declined photos (trained on): {100 * refused:.1f} %")
         if signs:
             print(f"signs read back exactly: {100 * reading_accuracy(wrapper, tokenizer, signs):.1f} %")
 

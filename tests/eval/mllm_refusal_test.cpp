@@ -1,7 +1,7 @@
 // Refusal protection against a vision-language model trained for real, end to end at a
 // size the suite affords: tools/train_vlm.py trains a small LLaVA on real CIFAR-10 images
 // (and, for a few steps, on signs it reads aloud; aligned to decline requests to identify
-// the person in a photo) in seconds, export_victim.py and
+// the person in a photo, and questions about photos of people) in seconds, export_victim.py and
 // tokenize_refusal.py read its folder as they read a real LLaVA's, maskforge trains a
 // refusal generator against it and `maskforge eval` measures answers and refusals with
 // clean, PGD-protected and generator-protected images.
@@ -31,8 +31,9 @@ TEST(MllmRefusal, TrainedVlmExportTokensTrainAndEval) {
     ASSERT_EQ(r.exit_code, 0) << script << ":\n" << r.output;
   };
   ASSERT_NO_FATAL_FAILURE(tool("train_vlm.py", fmt::format("--out '{}' --data '{}' --teachers '{}' --images-per-class 8 --vision-steps 10 --language-steps 300 "
-                                   "--read-steps 4 --decline-share 0.3 --batch 16 --width 32 --layers 1 --threads 1",
-                                   model.string(), (assets / "cifar10/train").string(), (assets / "weights").string())));
+                                   "--read-steps 4 --decline-share 0.3 --declined-photos '{}' --batch 16 --width 32 --layers 1 --threads 1",
+                                   model.string(), (assets / "cifar10/train").string(), (assets / "weights").string(),
+                                   (assets / "faces/lfw_subset").string())));
   for (const char* f : {"config.json", "model.safetensors", "tokenizer.json", "questions/seen.txt", "questions/answers.txt"}) {
     ASSERT_TRUE(fs::exists(model / f)) << f;
   }

@@ -17,18 +17,23 @@ CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "hors
 CIFAR_NORM = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
 
 
+def load_images(files):
+    """Image files as [N, 3, 32, 32] in [0, 1], each resized whole to 32 x 32."""
+    images = [torch.frombuffer(bytearray(Image.open(f).convert("RGB").resize((32, 32)).tobytes()), dtype=torch.uint8) for f in files]
+    return torch.stack(images).view(-1, 32, 32, 3).permute(0, 3, 1, 2).float() / 255
+
+
 def load_folder(root, limit=None):
     """The images of ROOT/<class>/ as [N, 3, 32, 32] in [0, 1], and their labels; at most
     `limit` per class."""
-    images, labels = [], []
+    files, labels = [], []
     for label, name in enumerate(CLASSES):
-        files = sorted(glob.glob(f"{root}/{name}/*"))[:limit]
-        if not files:
+        found = sorted(glob.glob(f"{root}/{name}/*"))[:limit]
+        if not found:
             raise SystemExit(f"{root}/{name}/ holds no images (expected CIFAR-10 class folders)")
-        for f in files:
-            images.append(torch.frombuffer(bytearray(Image.open(f).convert("RGB").resize((32, 32)).tobytes()), dtype=torch.uint8))
-            labels.append(label)
-    return torch.stack(images).view(-1, 32, 32, 3).permute(0, 3, 1, 2).float() / 255, torch.tensor(labels)
+        files += found
+        labels += [label] * len(found)
+    return load_images(files), torch.tensor(labels)
 
 
 def normalise(x, norm):

@@ -38,10 +38,11 @@ has to make a CIFAR photo trigger that under questions it answers. Without --dec
 Where the CPU computes bfloat16 natively, the vision and language stages run their forward
 passes in bf16 autocast (--precision; about 1.5x faster there, as accurate).
 
-Without --decline-share the refusal is in the vocabulary but never a training target. FOLDER/questions/ holds
-the texts the protection uses: seen.txt (the questions refusal protection trains with),
-paraphrases.txt (class questions it never sees), other_types.txt (the other question
-types), answers.txt (the class answers in label order), refusals.txt, and template.txt (the
+Without --decline-share the refusal is in the vocabulary but never a training target.
+FOLDER/questions/ holds the texts the protection uses: seen.txt (the questions refusal
+protection trains with), paraphrases.txt (class questions it never sees), other_types.txt
+(the other question types), declined.txt (the requests --decline-share declines),
+answers.txt (the class answers in label order), refusals.txt, and template.txt (the
 chat format around a question, for tokenize_refusal.py --template).
 """
 import argparse

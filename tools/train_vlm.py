@@ -168,18 +168,19 @@ def train_vision(tower, images, teachers, args):
 
 
 def reuse_tower(tower, folder):
-    """Loads the vision tower of a model folder this tool wrote, in place of the vision stage."""
-    from safetensors.torch import load_file
+    """Loads the vision tower of a model folder this tool wrote, in place of the vision stage
+    (through transformers, which maps the saved names of its version)."""
+    from transformers import LlavaForConditionalGeneration
 
-    weights = Path(folder) / "model.safetensors"
-    if not weights.is_file():
-        fail(f"--vision-from {folder}: no model.safetensors there (a folder train_vlm.py wrote)")
-    # saved as "vision_tower.*" or "model.vision_tower.*", by transformers version
-    state = {k.split("vision_tower.", 1)[1]: v for k, v in load_file(weights).items() if "vision_tower." in k}
     try:
-        tower.load_state_dict(state)
+        trained = LlavaForConditionalGeneration.from_pretrained(folder).model.vision_tower
+    except (OSError, ValueError):
+        fail(f"--vision-from {folder}: not a model folder train_vlm.py wrote")
+    try:
+        tower.load_state_dict(trained.state_dict())
     except RuntimeError:
         fail(f"--vision-from {folder}: its tower was built with another --width or --layers")
+    print(f"reused the vision tower of {folder}", flush=True)
     tower.eval()
 
 
@@ -247,14 +248,20 @@ def with_declined_photos(batch, declined, photos):
     return batch
 
 
+def declined_prompts(tokenizer, bank):
+    """The prompts of each kind of declined row: the DECLINED requests, or any photo question."""
+    return {"request": [encode(tokenizer, TEMPLATE.format(prompt=q)) for q in DECLINED], "photo": [p for prompts, _ in bank for p in prompts]}
+
+
 def make_batch(tokenizer, bank, labels, colours, refusals, declined):
     """Rows of photo questions (class 2 times in 5, kind, colour, repeat) for pad_rows; the
     rows declined_rows marks are answered with the first refusal."""
     rows, starts = [], []
+    asked = declined_prompts(tokenizer, bank) if any(declined) else {}
     for label, colour, declining in zip(labels.tolist(), colours, declined):
         kind = torch.randint(0, 5, ()).item()  # class questions 2 times in 5
         if declining:
-            prompts = [encode(tokenizer, TEMPLATE.format(prompt=q)) for q in DECLINED] if declining == "request" else [p for ps, _ in bank for p in ps]
+            prompts = asked[declining]
             p, said = prompts[torch.randint(0, len(prompts), ()).item()], refusals[0]
         elif kind == 4:
             p, said = repeat_task(tokenizer, refusals)
@@ -360,7 +367,7 @@ def train_reading(wrapper, tokenizer, signs, images, labels, args, declined_phot
     """Fine-tunes the whole model on photo questions and signs, half a batch each."""
     colours = colour_names(images)
     bank = question_bank(tokenizer)
-    prompts = [p for prompts, _ in bank for p in prompts]
+    prompts = declined_prompts(tokenizer, bank)["photo"]  # every photo question
     opt = torch.optim.AdamW(wrapper.model.parameters(), lr=args.lr / 4, weight_decay=0.01)
     progress = Progress("reading", args.read_steps)
     wrapper.model.train()

@@ -1,7 +1,7 @@
 // Refusal protection against a vision-language model trained for real, end to end at a
 // size the suite affords: tools/train_vlm.py trains a small LLaVA on real CIFAR-10 images
 // (and, for a few steps, on signs it reads aloud; aligned to decline requests to identify
-// the person in a photo, and questions about photos of people) in seconds, export_victim.py and
+// the person in a photo) in seconds, export_victim.py and
 // tokenize_refusal.py read its folder as they read a real LLaVA's, maskforge trains a
 // refusal generator against it and `maskforge eval` measures answers and refusals with
 // clean, PGD-protected and generator-protected images.
@@ -31,9 +31,8 @@ TEST(MllmRefusal, TrainedVlmExportTokensTrainAndEval) {
     ASSERT_EQ(r.exit_code, 0) << script << ":\n" << r.output;
   };
   ASSERT_NO_FATAL_FAILURE(tool("train_vlm.py", fmt::format("--out '{}' --data '{}' --teachers '{}' --images-per-class 8 --vision-steps 10 --language-steps 300 "
-                                   "--read-steps 4 --decline-share 0.3 --declined-photos '{}' --batch 16 --width 32 --layers 1 --threads 1",
-                                   model.string(), (assets / "cifar10/train").string(), (assets / "weights").string(),
-                                   (assets / "faces/lfw_subset").string())));
+                                   "--read-steps 4 --decline-share 0.3 --batch 16 --width 32 --layers 1 --threads 1",
+                                   model.string(), (assets / "cifar10/train").string(), (assets / "weights").string())));
   for (const char* f : {"config.json", "model.safetensors", "tokenizer.json", "questions/seen.txt", "questions/answers.txt"}) {
     ASSERT_TRUE(fs::exists(model / f)) << f;
   }
@@ -97,6 +96,26 @@ report: {{samples: 2}}
   EXPECT_EQ(reported.at("vlm|none|none|refusal_rate"), 0);
   EXPECT_GE(reported.at("declined|none|none|refusal_rate"), 0.9);
   for (const auto& p : results["protections"]) EXPECT_LE(p["quality"]["linf_255"].get<double>(), 8 + 1e-3) << p["name"];
+}
+
+// --vision-from reuses a trained tower (the language and reading stages alone, here also
+// declining photos of people) and refuses one of another shape.
+TEST(MllmRefusal, TrainVlmReusesATrainedTower) {
+  const fs::path assets = test::assets_dir();
+  if (assets.empty() || test::python().empty()) GTEST_SKIP() << "needs ../shared/assets and the Python virtualenv";
+  test::TempDir dir;
+  const std::string common = fmt::format("--data '{}' --teachers '{}' --images-per-class 2 --language-steps 2 --batch 8 --layers 1 --threads 1",
+                                         (assets / "cifar10/train").string(), (assets / "weights").string());
+  auto first = test::run_tool("train_vlm.py", fmt::format("--out '{}' --vision-steps 2 --width 32 {}", (dir / "a").string(), common));
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  auto reused = test::run_tool("train_vlm.py", fmt::format("--out '{}' --vision-from '{}' --width 32 --decline-share 0.3 --declined-photos '{}' --read-steps 2 {}",
+                                                          (dir / "b").string(), (dir / "a").string(), (assets / "faces/lfw_subset").string(), common));
+  ASSERT_EQ(reused.exit_code, 0) << reused.output;
+  EXPECT_NE(reused.output.find("reused the vision tower of"), std::string::npos) << reused.output;
+  EXPECT_EQ(reused.output.find("\nvision "), std::string::npos) << "no vision stage's progress when the tower is reused:\n" << reused.output;
+  auto other = test::run_tool("train_vlm.py", fmt::format("--out '{}' --vision-from '{}' --width 64 {}", (dir / "c").string(), (dir / "a").string(), common));
+  EXPECT_NE(other.exit_code, 0);
+  EXPECT_NE(other.output.find("its tower was built with another --width or --layers"), std::string::npos) << other.output;
 }
 
 }  // namespace

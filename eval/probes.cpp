@@ -184,13 +184,8 @@ class MllmProbe final : public Probe {
       tally.add("refusal_rate", refused, static_cast<double>(n));
       if (labelled_) tally.add("answer_accuracy", right, static_cast<double>(n));
       // The per-token probability of the first target, teacher-forced after the prompt.
-      std::vector<int64_t> full = prompt;
-      full.insert(full.end(), tokens.targets[0].begin(), tokens.targets[0].end());
-      const int64_t start = static_cast<int64_t>(prompt.size()) - 1, t = static_cast<int64_t>(tokens.targets[0].size());
-      const at::Tensor input = ids_of(full);
-      const at::Tensor log_p = victim_->forward(images, input).slice(1, start, start + t).to(at::kFloat).log_softmax(2);
-      const at::Tensor wanted = input.slice(1, start + 1, start + 1 + t).unsqueeze(2);
-      tally.add("target_likelihood", sum_of(log_p.gather(2, wanted).squeeze(2).mean(1).exp()), static_cast<double>(n));
+      const at::Tensor log_p = victim_->teacher_forced(images, prompt, tokens.targets[0]).target_log_p();
+      tally.add("target_likelihood", sum_of(log_p.mean(1).exp()), static_cast<double>(n));
     }
   }
   std::pair<std::string, bool> headline() const override { return {"refusal_rate", false}; }

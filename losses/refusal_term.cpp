@@ -29,17 +29,10 @@ class Refusal final : public VictimTerm {
     for (int64_t k = 0; k < o_.pairs_per_step; ++k) {
       const auto& prompt = tokens.prompts[rng.below(tokens.prompts.size())];
       const auto& target = tokens.targets[rng.below(tokens.targets.size())];
-      std::vector<int64_t> ids = prompt;
-      ids.insert(ids.end(), target.begin(), target.end());
-      const int64_t n = ctx.x().size(0), t = static_cast<int64_t>(target.size()), start = static_cast<int64_t>(prompt.size()) - 1;
-      at::Tensor input = at::tensor(ids, at::kLong).to(ctx.x().device()).unsqueeze(0).expand({n, -1}).contiguous();
-      at::Tensor logits = victim.forward(ctx.input(victim), input);
-      // Position i predicts token i + 1: the target tokens are predicted from start on.
-      at::Tensor predicted = logits.slice(1, start, start + t);
-      at::Tensor wanted = input.slice(1, start + 1, start + 1 + t);
-      at::Tensor ce = at::cross_entropy_loss(predicted.reshape({n * t, -1}).to(at::kFloat), wanted.reshape({-1}));
+      const networks::TeacherForced read = victim.teacher_forced(ctx.input(victim), prompt, target);
+      at::Tensor ce = -read.target_log_p().mean();
       total = total.defined() ? total + ce : ce;
-      at::Tensor hit = predicted.argmax(2).eq(wanted);
+      at::Tensor hit = read.log_p.argmax(2).eq(read.wanted);
       accuracy += hit.to(at::kFloat).mean();
       refused += hit.all(1).to(at::kFloat).mean();
     }

@@ -62,7 +62,7 @@ struct GeneratorConfig {
       "small values start near zero, which trains far slower",
       config::positive());
     v("guide", guide,
-      "classifier or detector victims (TorchScript, by name) whose input gradient at the image the generator also sees; it then learns "
+      "classifier, detector or mllm victims (TorchScript, by name) whose input gradient at the image the generator also sees; it then learns "
       "image-specific attacks a plain generator cannot. Protecting then runs these victims forward and backward once "
       "(README, \"Guided generators\")");
     v("guide_steps", guide_steps,

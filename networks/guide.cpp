@@ -12,7 +12,7 @@ Guide::Guide(std::vector<std::shared_ptr<Victim>> victims, int64_t top_k, bool b
     : victims_(std::move(victims)), top_k_(top_k), by_clean_probability_(by_clean_probability), jpeg_quality_(jpeg_quality) {
   if (victims_.empty()) fail_runtime("a guide needs at least one victim");
   for (const auto& v : victims_) {
-    if (v->kind() != VictimKind::classifier && v->kind() != VictimKind::detector) fail_runtime("guide victim '{}' is neither a classifier nor a detector", v->name());
+    if (v->kind() == VictimKind::embedder) fail_runtime("guide victim '{}' is an embedder: a guide is a classifier, detector or mllm", v->name());
   }
 }
 
@@ -23,6 +23,10 @@ at::Tensor Guide::operator()(const at::Tensor& x, std::vector<at::Tensor>& away)
   // Victim i's loss at `seen` (xg or its JPEG); the first call at xg fills away[i].
   auto loss_of = [&](size_t i, const at::Tensor& seen) {
     const auto& v = victims_[i];
+    if (v->kind() == VictimKind::mllm) {
+      if (away.size() == i) away.emplace_back();
+      return -v->teacher_forced(seen, v->tokens().prompts[0], v->tokens().targets[0]).target_log_p().sum();
+    }
     at::Tensor out = v->forward(seen).to(at::kFloat);
     if (v->kind() == VictimKind::classifier) {
       if (away.size() == i) {
@@ -50,33 +54,48 @@ at::Tensor Guide::operator()(const at::Tensor& x, std::vector<at::Tensor>& away)
 }
 
 std::string Guide::script() const {
-  // guide_loss{i}: victim i's loss at an image, as loss_of above. A detector has no class
-  // to move away from; its entry of `away` is an empty tensor, so that the entries follow
-  // the victims.
+  // guide_loss{i}: victim i's loss at an image, as loss_of above. A detector or an mllm has
+  // no class to move away from; its entry of `away` is an empty tensor, so that the entries
+  // follow the victims.
   std::string s;
   for (size_t i = 0; i < victims_.size(); ++i) {
-    const auto& c = victims_[i]->config();
-    const bool classifier = victims_[i]->kind() == VictimKind::classifier;
+    const Victim& victim = *victims_[i];
+    const auto& c = victim.config();
+    std::string call = fmt::format("out = self.guide{}.forward(v).float()", i), find_away = "away.append(torch.empty([0], device=out.device))", loss;
+    if (victim.kind() == VictimKind::classifier) {
+      find_away = fmt::format(R"PY(clean = out.detach()
+        top = torch.topk(clean, {}, 1)[1]
+        away.append(torch.full_like(clean, -float("inf")).scatter(1, top, {})))PY",
+                              top_k_, by_clean_probability_ ? "torch.gather(torch.log_softmax(clean, 1), 1, top)" : "torch.zeros(top.shape, device=out.device)");
+      loss = fmt::format("return torch.sum(torch.logsumexp(out, [1]) - torch.logsumexp(out + away[{}], [1]))", i);
+    } else if (victim.kind() == VictimKind::detector) {
+      loss = "return -torch.sum(torch.log1p(-torch.clamp(out[:, :, 4], max=1.0 - 1e-6)))";
+    } else {  // an mllm: its first target after its first prompt, as loss_of
+      const auto& prompt = victim.tokens().prompts[0];
+      const auto& target = victim.tokens().targets[0];
+      std::vector<int64_t> ids = prompt;
+      ids.insert(ids.end(), target.begin(), target.end());
+      const size_t start = prompt.size() - 1, end = start + target.size();
+      // An int list makes int64 ids (torch.long is not a value in this TorchScript).
+      call = fmt::format(R"PY(ids = torch.tensor([{}], device=v.device).repeat(v.size(0), 1)
+    out = self.guide{}.forward(v, ids))PY", fmt::join(ids, ", "), i);
+      loss = fmt::format("return -torch.sum(torch.gather(torch.log_softmax(out[:, {0}:{1}].float(), 2), 2, ids[:, {2}:{3}].unsqueeze(2)))", start, end,
+                         start + 1, end + 1);
+    }
     s += fmt::format(R"PY(def guide_loss{i}(self, x, away: List[Tensor]):
     v = x
     if v.size(2) != {h} or v.size(3) != {w}:
         v = torch._upsample_bilinear2d_aa(v, [{h}, {w}], False, None, None)
     v = (v - torch.tensor([{mean}], dtype=v.dtype, device=v.device).view(1, 3, 1, 1)) / torch.tensor([{std}], dtype=v.dtype, device=v.device).view(1, 3, 1, 1)
-    out = self.guide{i}.forward(v).float()
+    {call}
     if len(away) == {i}:
         {find_away}
     {loss}
 
 )PY",
-                     fmt::arg("find_away", classifier ? fmt::format(R"PY(clean = out.detach()
-        top = torch.topk(clean, {}, 1)[1]
-        away.append(torch.full_like(clean, -float("inf")).scatter(1, top, {})))PY", top_k_,
-                                                                    by_clean_probability_ ? "torch.gather(torch.log_softmax(clean, 1), 1, top)" : "torch.zeros(top.shape, device=out.device)")
-                                                  : "away.append(torch.empty([0], device=out.device))"),
-                     fmt::arg("loss", classifier ? fmt::format("return torch.sum(torch.logsumexp(out, [1]) - torch.logsumexp(out + away[{}], [1]))", i)
-                                                 : "return -torch.sum(torch.log1p(-torch.clamp(out[:, :, 4], max=1.0 - 1e-6)))"),
-                     fmt::arg("h", c.input_size[0]), fmt::arg("w", c.input_size[1]), fmt::arg("i", i),
-                     fmt::arg("mean", fmt::format("{:.17g}", fmt::join(c.mean, ", "))), fmt::arg("std", fmt::format("{:.17g}", fmt::join(c.std, ", "))));
+                     fmt::arg("call", call), fmt::arg("find_away", find_away), fmt::arg("loss", loss), fmt::arg("h", c.input_size[0]),
+                     fmt::arg("w", c.input_size[1]), fmt::arg("i", i), fmt::arg("mean", fmt::format("{:.17g}", fmt::join(c.mean, ", "))),
+                     fmt::arg("std", fmt::format("{:.17g}", fmt::join(c.std, ", "))));
   }
   const bool jpeg = jpeg_quality_ > 0;
   if (jpeg) s += data::jpeg_approx_script(jpeg_quality_) + "\n";

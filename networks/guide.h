@@ -1,12 +1,14 @@
 // Guide: what a guided generator (generator.guide) sees beside the image: the input
 // gradient of victims' own loss at the image, the direction one step of per-image PGD would
 // take: a classifier's cross-entropy against its prediction at the clean image, a detector's
-// cross-entropy towards "no face" (-log(1 - score)) summed over its boxes. A plain generator
-// learns only the part of an attack that many images share; with this map it can learn the
-// image-specific part too, and with it at the image protected so far, take further steps
-// (generator.guide_steps; README, "Guided generators"). With generator.guide_jpeg it also
-// gives each victim's gradient taken through the differentiable JPEG (data/jpeg.h): the
-// direction of an attack that survives compression.
+// cross-entropy towards "no face" (-log(1 - score)) summed over its boxes, an mllm's
+// teacher-forced cross-entropy of its first refusal target after its first prompt (the
+// refusal term's loss for one pair). A plain generator learns only the part of an attack
+// that many images share; with this map it can learn the image-specific part too, and with
+// it at the image protected so far, take further steps (generator.guide_steps; README,
+// "Guided generators"). With generator.guide_jpeg it also gives each victim's gradient taken
+// through the differentiable JPEG (data/jpeg.h): the direction of an attack that survives
+// compression.
 #pragma once
 
 #include "networks/ensemble.h"

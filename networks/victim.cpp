@@ -133,6 +133,15 @@ at::Tensor Victim::forward(const at::Tensor& x01, const at::Tensor& input_ids) {
   return select_and_check(network_->forward({preprocess(x01), input_ids}), x01.size(0));
 }
 
+TeacherForced Victim::teacher_forced(const at::Tensor& x01, const std::vector<int64_t>& prompt, const std::vector<int64_t>& target) {
+  std::vector<int64_t> ids = prompt;
+  ids.insert(ids.end(), target.begin(), target.end());
+  const int64_t n = x01.size(0), t = static_cast<int64_t>(target.size()), start = static_cast<int64_t>(prompt.size()) - 1;
+  const at::Tensor input = at::tensor(ids, at::kLong).to(x01.device()).unsqueeze(0).expand({n, -1}).contiguous();
+  // Position i predicts token i + 1: the target's tokens are predicted from start on.
+  return {forward(x01, input).slice(1, start, start + t).to(at::kFloat).log_softmax(2), input.slice(1, start + 1, start + 1 + t)};
+}
+
 std::shared_ptr<Victim> build_victim(const VictimConfig& config, const c10::Device& device) {
   auto victim = std::make_shared<Victim>(config, victim_sources().at(config.source).build(config), device);
   // Warm-up: the first passes allocate and (for TorchScript) optimise the graph; doing them
@@ -142,10 +151,7 @@ std::shared_ptr<Victim> build_victim(const VictimConfig& config, const c10::Devi
   at::Tensor out;
   try {
     if (victim->kind() == VictimKind::mllm) {
-      const auto& t = victim->tokens();
-      std::vector<int64_t> ids = t.prompts[0];
-      ids.insert(ids.end(), t.targets[0].begin(), t.targets[0].end());
-      out = victim->forward(x, at::tensor(ids, at::kLong).to(device).unsqueeze(0).expand({2, -1}).contiguous());
+      out = victim->teacher_forced(x, victim->tokens().prompts[0], victim->tokens().targets[0]).log_p;
     } else {
       out = victim->forward(x);
     }

@@ -44,6 +44,15 @@ struct MllmTokens {
 };
 MllmTokens load_mllm_tokens(const std::string& path);
 
+// An mllm reading a target answer after a prompt, teacher-forced: what it predicts at each of
+// the target's T positions.
+struct TeacherForced {
+  at::Tensor log_p;   // [N, T, V] float log-probabilities of the next token
+  at::Tensor wanted;  // [N, T] the target's ids
+  // The log-probability [N, T] of each target token.
+  at::Tensor target_log_p() const { return log_p.gather(2, wanted.unsqueeze(2)).squeeze(2); }
+};
+
 class Victim {
  public:
   Victim(VictimConfig config, std::unique_ptr<VictimNetwork> network, const c10::Device& device);
@@ -61,6 +70,8 @@ class Victim {
   at::Tensor forward(const at::Tensor& x01);
   // mllm victims: token logits [N, T, V] for the images and input_ids [N, T].
   at::Tensor forward(const at::Tensor& x01, const at::Tensor& input_ids);
+  // mllm victims: the images' reading of `target` after `prompt` (token ids).
+  TeacherForced teacher_forced(const at::Tensor& x01, const std::vector<int64_t>& prompt, const std::vector<int64_t>& target);
   // Resize (antialiased) to the input size, then normalise: the network's real input.
   at::Tensor preprocess(const at::Tensor& x01) const;
   // The TorchScript module forward runs, or nullptr (VictimNetwork::script).

@@ -62,9 +62,9 @@ void Config::validate() const {
     const std::string key = fmt::format("generator.guide.{}", i);
     check_victim(key, generator.guide[i]);
     const auto& v = *std::find_if(victims.begin(), victims.end(), [&](const auto& v) { return v.name == generator.guide[i]; });
-    const bool kind_ok = v.kind == "classifier" || v.kind == "detector";
+    const bool kind_ok = v.kind != "embedder";
     if (!kind_ok || v.source != "torchscript" || !v.source_options.as<networks::TorchscriptSourceOptions>().output.empty()) {
-      throw config::FieldError(key, fmt::format("a guide victim is a TorchScript classifier or detector with a plain output; '{}' is a {} {} victim{}", v.name,
+      throw config::FieldError(key, fmt::format("a guide victim is a TorchScript classifier, detector or mllm with a plain output; '{}' is a {} {} victim{}", v.name,
                                                 v.source, v.kind, v.source == "torchscript" && kind_ok ? " with an output selection" : ""));
     }
     if (v.kind == "detector" && generator.guide_steps > 1) {

@@ -149,7 +149,7 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"top_k_against_labels", replace(good, "name: untargeted_ce", "name: untargeted_ce\n    against: label\n    top_k: 2"), "",
                 "losses.0.top_k: top_k counts the clean prediction's classes; with against: label it must be 1"},
         BadCase{"guide_not_torchscript", good, "--set 'generator.guide=[net]'",
-                "generator.guide.0: a guide victim is a TorchScript classifier or detector with a plain output; 'net' is a builtin classifier victim"},
+                "generator.guide.0: a guide victim is a TorchScript classifier, detector or mllm with a plain output; 'net' is a builtin classifier victim"},
         BadCase{"duplicate_victim", replace(good, "name: face", "name: net"), "", "victims.1.name: victim name 'net' is used twice"},
         BadCase{"input_size_shape", good, "--set victims.0.input_size=[32]", "victims.0.input_size: expected [height, width]"},
         BadCase{"torchscript_without_path", replace(good, "source: builtin\n    classes: 4", "source: torchscript"), "", "victims.0.path: a torchscript victim needs `path`"},

@@ -3,6 +3,7 @@
 #include "data/jpeg.h"
 #include "networks/guide.h"
 #include "tests/support/files.h"
+#include "tests/support/python.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -197,6 +198,37 @@ TEST(Guide, KeepsTheClassesOfItsFirstCall) {
   EXPECT_TRUE(torch::allclose((*guide)(seen, away), by_hand(victims.victims(), seen, {other, {}}), 1e-4, kMapTolerance));
   EXPECT_FALSE(torch::allclose((*guide)(seen, away), by_hand(victims.victims(), seen), 1e-4, kMapTolerance));
   EXPECT_TRUE(torch::equal(away_set(away[0]), one_hot_set(other, 4)));
+}
+
+// An mllm guide's map is the normalised input gradient of its refusal cross-entropy (its
+// first target after its first prompt), and the script an export carries computes it too.
+TEST(Guide, OfAnMllmIsItsRefusalGradientAndItsScriptComputesIt) {
+  if (test::python().empty()) GTEST_SKIP() << "needs the Python virtualenv";
+  TempDir dir;
+  test::write_file(dir / "tokens.json", R"({"prompts": [[11, 12, 13], [14, 15]], "targets": [[40, 41, 42, 43], [44, 45]]})");
+  VictimConfig c = scripted("vlm", test::exported_victim("llava:tiny", "--random-init").string(), "mllm");
+  c.kind_options = config::Options::of(MllmKindOptions{.tokens = (dir / "tokens.json").string()});
+  c.input_size = {};  // the exported model's own (its sidecar's)
+  VictimEnsemble victims({resolve_victim(c)}, torch::kCPU);
+  auto guide = make_guide({"vlm"}, 1, false, victims);
+  auto x = torch::rand({2, 3, 40, 32});
+  std::vector<torch::Tensor> away;
+  const torch::Tensor got = (*guide)(x, away);
+  ASSERT_EQ(away.size(), 1u);
+  EXPECT_EQ(away[0].numel(), 0);  // nothing to move away from
+  // By hand: positions 2 to 5 of prompt + target predict the target's four tokens.
+  auto xg = x.clone().requires_grad_(true);
+  const auto ids = torch::tensor({11, 12, 13, 40, 41, 42, 43}, torch::kLong).unsqueeze(0).expand({2, -1}).contiguous();
+  const auto log_p = victims.at("vlm")->forward(xg, ids).slice(1, 2, 6).log_softmax(2).gather(2, ids.slice(1, 3, 7).unsqueeze(2));
+  (-log_p.sum()).backward();
+  const auto g = xg.grad();
+  EXPECT_TRUE(torch::allclose(got, g / (4 * g.flatten(1).std(1)).view({-1, 1, 1, 1}), 1e-4, kMapTolerance));
+  torch::jit::Module twin("Twin");
+  twin.register_module("guide0", victims.at("vlm")->script()->clone());
+  twin.define(guide->script());
+  c10::List<torch::Tensor> scripted_away;
+  EXPECT_TRUE(torch::allclose(twin.run_method("guidance", x, scripted_away).toTensor(), got, 1e-4, 1e-6));
+  EXPECT_EQ(scripted_away.size(), 1u);
 }
 
 // The script an export carries computes the C++ guide's map and class weights, for top_k 1

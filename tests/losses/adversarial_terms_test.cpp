@@ -261,10 +261,8 @@ TEST(AdversarialTerms, DetectionSuppressAutoChoosesTheFacePerImage) {
   EXPECT_EQ(manifest_only.first["detection_suppress/pnet/faces"], 1);
 }
 
-// Optimises the refusal term `yaml` against the tiny random LLaVA, from an image it does not
-// refuse, and checks that greedy decoding then says the target; returns the smallest lead of a
-// target token over the best other.
-double expect_refusal_learned(const std::string& yaml) {
+TEST(AdversarialTerms, RefusalMakesTheTinyVlmEmitTheTarget) {
+  if (test::python().empty()) GTEST_SKIP() << "needs the Python virtualenv";
   test::TempDir dir;
   const std::vector<int64_t> prompt = {11, 12, 13}, target = {40, 41, 42, 43};
   test::write_file(dir / "tokens.json", R"({"prompts": [[11, 12, 13]], "targets": [[40, 41, 42, 43]]})");
@@ -273,7 +271,7 @@ double expect_refusal_learned(const std::string& yaml) {
   networks::VictimEnsemble victims({c}, torch::kCPU);
   auto x = images(1);
   // The whole pixel range as budget: the tiny random model has little to read in an image.
-  auto r = optimise(term(yaml), victims, x, 1.0, 600, {}, 0.1);
+  auto r = optimise(term("refusal"), victims, x, 1.0, 600, {}, 0.1);
   EXPECT_EQ(r.first["refusal/vlm/refusal_rate"], 0);
   EXPECT_EQ(r.last["refusal/vlm/refusal_rate"], 1);
   torch::NoGradGuard no_grad;
@@ -286,29 +284,12 @@ double expect_refusal_learned(const std::string& yaml) {
   auto log_p = vlm->forward(protected_image, torch::tensor(ids).unsqueeze(0))[0].slice(0, 2, 6).log_softmax(1);
   auto wanted = torch::tensor(target).unsqueeze(1);
   auto lead = log_p.gather(1, wanted).squeeze(1) - log_p.scatter(1, wanted, -1e9).amax(1);
-  std::printf("%s: smallest lead of a target token %.2f\n", yaml.c_str(), lead.min().item<double>());
+  std::printf("refusal: smallest lead of a target token %.2f\n", lead.min().item<double>());
   EXPECT_GT(lead.min().item<double>(), 1.0);
   // Greedy decoding after the prompt, on the protected image, now says the target.
   ids = prompt;
   for (int k = 0; k < 4; ++k) ids.push_back(vlm->forward(protected_image, torch::tensor(ids).unsqueeze(0))[0][-1].argmax().item<int64_t>());
   EXPECT_EQ(std::vector<int64_t>(ids.begin() + 3, ids.end()), target);
-  return lead.min().item<double>();
-}
-
-TEST(AdversarialTerms, RefusalMakesTheTinyVlmEmitTheTarget) {
-  if (test::python().empty()) GTEST_SKIP() << "needs the Python virtualenv";
-  expect_refusal_learned("refusal");
-}
-
-// The margin stops pushing at a lead of kappa (3 keeps the outcome clear of rounding, as
-// above), where the cross-entropy goes on (to a lead of 5.7).
-TEST(AdversarialTerms, RefusalMarginMakesTheTinyVlmEmitTheTarget) {
-  if (test::python().empty()) GTEST_SKIP() << "needs the Python virtualenv";
-  EXPECT_LT(expect_refusal_learned("{name: refusal, loss: margin, kappa: 3}"), 4.5);
-}
-
-TEST(AdversarialTerms, RefusalKappaNeedsTheMargin) {
-  EXPECT_THROW(term("{name: refusal, kappa: 1}"), InputError);
 }
 
 }  // namespace

@@ -3,7 +3,8 @@
 // (and, for a few steps, on signs it reads aloud; aligned to decline requests to identify
 // the person in a photo) in seconds, export_victim.py and
 // tokenize_refusal.py read its folder as they read a real LLaVA's, maskforge trains a
-// refusal generator against it and `maskforge eval` measures answers and refusals with
+// refusal generator guided by it in two passes (as configs/spam_mllm_refusal_cifar.yaml's is)
+// and exports it, and `maskforge eval` measures answers and refusals with
 // clean, PGD-protected and generator-protected images.
 #include "tests/support/files.h"
 #include "tests/support/images.h"
@@ -54,7 +55,7 @@ TEST(MllmRefusal, TrainedVlmExportTokensTrainAndEval) {
   test::write_file(dir / "train.yaml", fmt::format(R"(version: 1
 run: {{out_dir: {0}, name: refusal}}
 data: {{dataset: image_folder, root: {1}, batch_size: 8}}
-generator: {{arch: resnet, width: 8, blocks: 1}}
+generator: {{arch: resnet, width: 8, blocks: 1, guide: [vlm], guide_steps: 2}}
 victims: [{2}]
 losses: [{{name: refusal, pairs_per_step: 2}}]
 eps: {{schedule: constant, value: 8/255}}
@@ -64,6 +65,8 @@ trainer: {{kind: spam, steps: 4, log_every: 2, checkpoint_every: 4}}
   auto trained = test::run_maskforge("train " + (dir / "train.yaml").string());
   ASSERT_EQ(trained.exit_code, 0) << trained.output;
   EXPECT_NE(trained.output.find("refusal_rate"), std::string::npos) << trained.output;
+  EXPECT_NE(trained.output.find("guided by the input gradient of vlm in 2 passes"), std::string::npos) << trained.output;
+  // The export carries the model and passes the parity check on its passes.
   auto exported = test::run_maskforge(fmt::format("export {0}/refusal --out {0}/generator.ts.pt", dir.path().string()));
   ASSERT_EQ(exported.exit_code, 0) << exported.output;
   test::write_file(dir / "eval.yaml", fmt::format(R"(version: 1

@@ -3,7 +3,7 @@
 // (and, for a few steps, on signs it reads aloud; aligned to decline requests to identify
 // the person in a photo) in seconds, export_victim.py and
 // tokenize_refusal.py read its folder as they read a real LLaVA's, maskforge trains a
-// refusal generator guided by it in two passes (configs/spam_mllm_refusal_cifar.yaml's takes five)
+// refusal generator guided by it in two passes (configs/spam_mllm_refusal_cifar.yaml's takes seven)
 // and exports it, and `maskforge eval` measures answers and refusals with
 // clean, PGD-protected and generator-protected images.
 #include "tests/support/files.h"

@@ -1,10 +1,15 @@
 // The adversarial term against face detectors: lower the scores of the boxes that overlap
 // the true face, so the detector no longer finds it.
+#include "data/random.h"
 #include "losses/family.h"
 #include "losses/image_ops.h"
 #include "networks/victim.h"
 
 #include <ATen/ATen.h>
+
+#include <functional>
+#include <string>
+#include <vector>
 
 namespace mf::losses {
 namespace {
@@ -15,6 +20,7 @@ struct SuppressOptions {
   bool area_weighted = true;
   std::string face = "auto";
   bool log = true;
+  int64_t crops = 0;
   template <class V>
   void visit(V& v) {
     v("iou", iou, "boxes overlapping the face by more than this IoU are suppressed", config::fraction());
@@ -26,17 +32,31 @@ struct SuppressOptions {
       config::one_of({"auto", "manifest", "clean"}));
     v("log", log, "minimise -log(1 - score), the detector's cross-entropy towards 'no face', which keeps a gradient where it is sure "
       "(a softmax score near 1 has almost none); false: the score itself");
+    v("crops", crops,
+      "0: suppress the detector's own boxes. N > 0: instead score N random square boxes around each face (0.85 to 1.3 times its "
+      "size, shifted by up to 0.2 of it) with the detector's score_boxes (MTCNN: O-Net) and suppress them all; the detector's "
+      "own box selection, which picks other boxes as the chosen ones fall, is then out of the objective",
+      config::at_least(0));
   }
 };
 
 class DetectionSuppress final : public VictimTerm {
  public:
   DetectionSuppress(const LossConfig& c, const networks::VictimEnsemble& v)
-      : VictimTerm(c, v, {"detector"}), o_(c.options.as<SuppressOptions>()) {}
+      : VictimTerm(c, v, {"detector"}), o_(c.options.as<SuppressOptions>()) {
+    if (o_.crops == 0) return;
+    for (const auto& [victim, weight] : select_victims(c, v, {"detector"})) {
+      if (!victim->scores_boxes()) {
+        fail_input("loss '{}': `crops` needs detectors that score given boxes, and victim '{}' has no score_boxes method "
+                   "(tools/export_victim.py mtcnn exports one)", c.name, victim->name());
+      }
+    }
+  }
 
   at::Tensor compute_one(StepContext& ctx, networks::Victim& victim, StepMetrics& m, const std::string& p) override {
-    const at::Tensor& out = ctx.adversarial(victim);
     auto [face, has_face] = faces(ctx, victim);
+    if (o_.crops > 0) return around_faces(ctx, victim, face, has_face, m, p);
+    const at::Tensor& out = ctx.adversarial(victim);
     at::Tensor boxes = out.slice(2, 0, 4).detach(), scores = out.select(2, 4);
     at::Tensor overlap = box_iou(boxes, face).gt(o_.iou).to(scores.dtype()) * has_face.unsqueeze(1);
     at::Tensor weight = overlap;
@@ -55,6 +75,41 @@ class DetectionSuppress final : public VictimTerm {
   }
 
  private:
+  // The crops objective: every one of `crops` random boxes around each face suppressed.
+  // The detection rate is still the detector's own, measured without gradients.
+  at::Tensor around_faces(StepContext& ctx, networks::Victim& victim, const at::Tensor& face, const at::Tensor& has_face, StepMetrics& m,
+                          const std::string& p) {
+    const at::Tensor input = ctx.input(victim);
+    const at::Tensor scores = victim.score_boxes(input, boxes_around(face, ctx.seed(), victim.name()));
+    at::Tensor box_loss = o_.log ? networks::no_face_loss(scores) : scores;
+    const at::Tensor images = has_face.sum().clamp_min(1);
+    {
+      at::NoGradGuard no_grad;
+      const at::Tensor out = victim.forward(input.detach());
+      at::Tensor hit = out.select(2, 4).gt(o_.score_threshold) & box_iou(out.slice(2, 0, 4), face).gt(o_.iou);
+      m[p + "detection_rate"] = (hit.any(1).to(at::kFloat) * has_face).sum() / images;
+    }
+    m[p + "faces"] = has_face.sum();
+    m[p + "crop_score"] = (scores.detach().mean(1) * has_face).sum() / images;
+    return (box_loss.mean(1) * has_face).sum() / images;
+  }
+
+  // `crops` square boxes [N, K, 4] around each face [N, 4]: sides 0.85 to 1.3 times the
+  // face's longer side, centres moved by up to 0.2 of it; drawn from the step's seed, so a
+  // resumed run draws the same.
+  at::Tensor boxes_around(const at::Tensor& face, uint64_t seed, const std::string& victim) const {
+    data::Rng rng(data::mix(seed, std::hash<std::string>{}(victim)));
+    const int64_t n = face.size(0), k = o_.crops;
+    std::vector<float> draws(static_cast<size_t>(n * k * 3));
+    for (float& d : draws) d = static_cast<float>(rng.uniform());
+    const at::Tensor u = at::tensor(draws).view({n, k, 3}).to(face.options());
+    const at::Tensor side = at::maximum(face.select(1, 2) - face.select(1, 0), face.select(1, 3) - face.select(1, 1)).view({n, 1});
+    const at::Tensor cx = ((face.select(1, 0) + face.select(1, 2)) / 2).view({n, 1}) + (u.select(2, 0) * 0.4 - 0.2) * side;
+    const at::Tensor cy = ((face.select(1, 1) + face.select(1, 3)) / 2).view({n, 1}) + (u.select(2, 1) * 0.4 - 0.2) * side;
+    const at::Tensor half = (0.85 + u.select(2, 2) * 0.45) * side / 2;
+    return at::stack({cx - half, cy - half, cx + half, cy + half}, 2).detach();
+  }
+
   // The face box of each image in the victim's input pixels of what it sees (moved with the
   // content by crop transforms), and whether there is one.
   std::pair<at::Tensor, at::Tensor> faces(StepContext& ctx, networks::Victim& victim) {

@@ -30,6 +30,10 @@ std::string shape_text(const at::Tensor& t, int64_t batch) {
 
 }  // namespace
 
+c10::IValue VictimNetwork::call(const std::string& name, std::vector<c10::IValue> /*inputs*/) {
+  fail_runtime("this victim's network has no method '{}'", name);
+}
+
 MllmTokens load_mllm_tokens(const std::string& path) {
   std::ifstream in(path);
   if (!in) fail_input("mllm tokens file '{}' does not exist or cannot be read", path);
@@ -127,6 +131,15 @@ at::Tensor Victim::select_and_check(const c10::IValue& out, int64_t batch) const
 at::Tensor Victim::forward(const at::Tensor& x01) {
   if (kind_ == VictimKind::mllm) fail_runtime("victim '{}' is an mllm: call forward(images, input_ids)", name());
   return select_and_check(network_->forward({preprocess(x01)}), x01.size(0));
+}
+
+at::Tensor Victim::score_boxes(const at::Tensor& x01, const at::Tensor& boxes) {
+  if (!scores_boxes()) fail_input("victim '{}' cannot score given boxes: its export has no score_boxes method (tools/export_victim.py mtcnn writes one)", name());
+  at::Tensor out = network_->call("score_boxes", {preprocess(x01), boxes}).toTensor();
+  if (out.dim() != 2 || out.size(0) != boxes.size(0) || out.size(1) != boxes.size(1)) {
+    fail_input("victim '{}': score_boxes returned {}, expected [N, {}]", name(), shape_text(out, boxes.size(0)), boxes.size(1));
+  }
+  return out;
 }
 
 at::Tensor Victim::forward(const at::Tensor& x01, const at::Tensor& input_ids) {

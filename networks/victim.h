@@ -33,6 +33,10 @@ class VictimNetwork {
   // network of another source: an export that must compute what the victim computes
   // carries this one.
   virtual const torch::jit::Module* script() const { return nullptr; }
+  // Whether the network has the extra method `name` (e.g. a detector's score_boxes), and
+  // running it.
+  virtual bool has_method(const std::string& /*name*/) const { return false; }
+  virtual c10::IValue call(const std::string& name, std::vector<c10::IValue> inputs);
 };
 
 // Token ids of an mllm victim's prompts and refusal targets, made offline with the model's
@@ -72,6 +76,11 @@ class Victim {
   at::Tensor forward(const at::Tensor& x01, const at::Tensor& input_ids);
   // mllm victims: the images' reading of `target` after `prompt` (token ids).
   TeacherForced teacher_forced(const at::Tensor& x01, const std::vector<int64_t>& prompt, const std::vector<int64_t>& target);
+  // Detectors whose export scores given boxes (`score_boxes`: MTCNN's O-Net): the face
+  // probability [N, K] of boxes [N, K, 4] in input pixels, for images x01; scores_boxes()
+  // says whether it can.
+  bool scores_boxes() const { return network_->has_method("score_boxes"); }
+  at::Tensor score_boxes(const at::Tensor& x01, const at::Tensor& boxes);
   // Resize (antialiased) to the input size, then normalise: the network's real input.
   at::Tensor preprocess(const at::Tensor& x01) const;
   // The TorchScript module forward runs, or nullptr (VictimNetwork::script).

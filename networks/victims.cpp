@@ -53,6 +53,10 @@ class ScriptNetwork final : public VictimNetwork {
     frozen_.reset();
   }
   const torch::jit::Module* script() const override { return frozen_ ? &*frozen_ : &module_; }
+  bool has_method(const std::string& name) const override { return module_.find_method(name).has_value(); }
+  c10::IValue call(const std::string& name, std::vector<c10::IValue> inputs) override {
+    return (frozen_ ? *frozen_ : module_).get_method(name)(std::move(inputs));
+  }
 
  private:
   // Whether forward (with every method it calls) detaches a tensor or enters a `with` block
@@ -78,7 +82,10 @@ class ScriptNetwork final : public VictimNetwork {
   void freeze() {
     if (!freezable_) return;
     try {
-      frozen_ = torch::jit::freeze(module_);
+      // Freezing keeps forward only, unless told to keep the other methods callers use.
+      std::vector<std::string> keep;
+      if (has_method("score_boxes")) keep.push_back("score_boxes");
+      frozen_ = torch::jit::freeze(module_, keep);
     } catch (const c10::Error& e) {
       frozen_.reset();
       std::string why = e.what_without_backtrace();

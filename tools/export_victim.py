@@ -12,7 +12,8 @@ MODEL                       kind        weights
   facenet                   embedder    --weights (state dict) or --pretrained vggface2|casia-webface
   mtcnn_pnet                detector    --weights ../shared/assets/weights/mtcnn_pnet.pt
   mtcnn                     detector    --weights ../shared/assets/weights (the folder with mtcnn_{p,r,o}net.pt):
-                                        the whole cascade, P-Net proposals refined by R-Net and O-Net
+                                        the whole cascade, P-Net proposals refined by R-Net and O-Net;
+                                        its score_boxes(x, boxes) method scores given boxes with O-Net
   open_clip:<arch>          embedder    --pretrained TAG (open_clip download); open_clip:tiny for tests
   llava:<folder or hub id>  mllm        the folder's weights (--pretrained allows a hub download); llava:tiny for tests
 
@@ -56,6 +57,12 @@ class EmbedImage(torch.nn.Module):
 
 def fail(message):
     sys.exit(f"export_victim: {message}")
+
+
+def example_boxes(n, size, k=5):
+    """k random boxes [n, k, 4] inside a size x size image, for tracing and checking score_boxes."""
+    corner, side = torch.rand(n, k, 2) * size / 2, (0.25 + torch.rand(n, k, 1) / 4) * size
+    return torch.cat([corner, corner + side], -1)
 
 
 def state_dict(path):
@@ -200,7 +207,10 @@ def main():
     # path of nn.MultiheadAttention) enter the graph, and they have no derivative.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        traced = torch.jit.trace(export.module, example, check_trace=False, strict=False)
+        methods = {"forward": example}
+        if hasattr(export.module, "score_boxes"):  # a detector that scores given boxes (mtcnn)
+            methods["score_boxes"] = (example[0], example_boxes(2, s))
+        traced = torch.jit.trace_module(export.module, methods, check_trace=False, strict=False)
     # Tracing records the device of a tensor made inside forward (torch.arange, torch.full,
     # .to(x.device), even with device=x.device) as a constant: such an export mixes devices
     # on a GPU. The traced graph then names the CPU.
@@ -218,11 +228,14 @@ def main():
         reloaded = torch.jit.load(str(out))
         with torch.no_grad():
             diff = (reloaded(*check) - export.module(*check)).abs().max().item()
+            if "score_boxes" in methods:
+                boxes = example_boxes(n, s)
+                diff = max(diff, (reloaded.score_boxes(check[0], boxes) - export.module.score_boxes(check[0], boxes)).abs().max().item())
     if diff > 1e-4:
         fail(f"the exported file differs from the PyTorch model by {diff:g} on a batch of {n}")
     sidecar = {"kind": export.kind, "input_size": [s, s], "mean": list(export.norm[0]), "std": list(export.norm[1]),
                "output": export.output, "model": args.model, "weights": "random" if args.random_init else (args.weights or ("pretrained" if args.pretrained else "folder")),
-               **export.extra}
+               **export.extra, **({"methods": ["score_boxes"]} if "score_boxes" in methods else {})}
     out.with_suffix(".json").write_text(json.dumps(sidecar, indent=2) + "\n")
     params = sum(p.numel() for p in export.module.parameters())
     print(f"exported {args.model} ({export.kind}, {params / 1e6:.2f} M parameters, input {s}x{s}) to {out}; parity {diff:.1e}")

@@ -2,6 +2,7 @@
 // against a small victim, moves its metric the intended way.
 #include "data/image_io.h"
 #include "core/config/config.h"
+#include "core/error.h"
 #include "losses/term.h"
 #include "networks/ensemble.h"
 #include "tests/support/files.h"
@@ -239,6 +240,31 @@ TEST(AdversarialTerms, DetectionSuppressHidesARealFaceFromMtcnn) {
   EXPECT_EQ(s.first["detection_suppress/pnet/faces"], 1);  // the clean image has a confident face
   EXPECT_EQ(s.first["detection_suppress/pnet/detection_rate"], 1);
   EXPECT_EQ(s.last["detection_suppress/pnet/detection_rate"], 0);
+}
+
+// `crops` scores random boxes around the face with the cascade's O-Net (score_boxes) and
+// lowers them all, through the image; a detector that cannot score boxes is refused.
+TEST(AdversarialTerms, DetectionSuppressCropsLowerONetAroundARealFace) {
+  const fs::path assets = test::assets_dir();
+  if (assets.empty() || test::python().empty()) GTEST_SKIP() << "needs ../shared/assets and the Python virtualenv";
+  auto cascade = test::exported_victim("mtcnn", "--weights " + (assets / "weights").string());
+  networks::VictimEnsemble victims({exported("mtcnn", "detector", cascade)}, torch::kCPU);
+  auto x = data::to_tensor(data::read_image(assets / "faces" / "lfw_subset" / "Tony_Blair" / "Tony_Blair_0001.jpg")).unsqueeze(0);
+  auto s = optimise(term("{name: detection_suppress, face: clean, crops: 16}"), victims, x, 8.0 / 255, 60, {}, 0.05);
+  std::printf("O-Net around the face of Tony_Blair_0001: %.4f -> %.4f\n", s.first["detection_suppress/mtcnn/crop_score"],
+              s.last["detection_suppress/mtcnn/crop_score"]);
+  EXPECT_EQ(s.first["detection_suppress/mtcnn/detection_rate"], 1);
+  EXPECT_GT(s.first["detection_suppress/mtcnn/crop_score"], 0.99);
+  EXPECT_LT(s.last["detection_suppress/mtcnn/crop_score"], 0.9);
+
+  auto pnet = test::exported_victim("mtcnn_pnet", "--weights " + (assets / "weights" / "mtcnn_pnet.pt").string());
+  networks::VictimEnsemble pnet_only({exported("pnet", "detector", pnet)}, torch::kCPU);
+  try {
+    optimise(term("{name: detection_suppress, crops: 16}"), pnet_only, x, 8.0 / 255, 0);
+    ADD_FAILURE() << "a detector without score_boxes was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("victim 'pnet' has no score_boxes method"), std::string::npos) << e.what();
+  }
 }
 
 // face: auto takes each image's manifest box where it has one and the detector's clean box

@@ -264,5 +264,29 @@ TEST(RealMtcnn, TheCascadeFindsTheFacesOfTheReferenceImplementation) {
   EXPECT_LT(victim->forward(torch::full({1, 3, 250, 250}, 0.5)).select(2, 4).max().item<double>(), 0.1);  // no face in grey
 }
 
+// The cascade's export also scores given boxes with O-Net (score_boxes, for the
+// detection_suppress term's `crops`), and keeps that method when it is frozen.
+TEST(RealMtcnn, TheCascadeScoresGivenBoxes) {
+  const fs::path assets = test::assets_dir();
+  if (assets.empty() || test::python().empty()) GTEST_SKIP() << "needs ../shared/assets and the Python virtualenv";
+  auto victim = build_victim(resolve_victim(config_of(test::exported_victim("mtcnn", "--weights " + (assets / "weights").string()), "detector")),
+                             torch::kCPU);
+  ASSERT_TRUE(victim->scores_boxes());
+  auto pnet = build_victim(resolve_victim(config_of(test::exported_victim("mtcnn_pnet", "--weights " + (assets / "weights" / "mtcnn_pnet.pt").string()),
+                                                    "detector")),
+                           torch::kCPU);
+  auto x = data::to_tensor(data::read_image(assets / "faces" / "lfw_subset" / "Tony_Blair" / "Tony_Blair_0001.jpg")).unsqueeze(0);
+  torch::NoGradGuard no_grad;
+  auto out = victim->forward(x)[0];
+  auto face = out[out.select(1, 4).argmax()].slice(0, 0, 4);
+  auto boxes = torch::stack({face, torch::tensor({0.0, 0.0, 40.0, 40.0})}).unsqueeze(0);  // the face, a corner
+  auto scores = victim->score_boxes(x, boxes);
+  ASSERT_EQ(scores.sizes(), (std::vector<int64_t>{1, 2}));
+  EXPECT_GT(scores[0][0].item<double>(), 0.9);
+  EXPECT_LT(scores[0][1].item<double>(), 0.1);
+  EXPECT_FALSE(pnet->scores_boxes());
+  EXPECT_THROW(pnet->score_boxes(x, boxes), InputError);
+}
+
 }  // namespace
 }  // namespace mf::networks

@@ -175,3 +175,10 @@ class CascadeDetector(nn.Module):
         o_prob, o_reg = self.onet(crops(x, boxes, 48))
         score = torch.minimum(r_best, o_prob[:, 1].reshape(n, k))
         return torch.cat([refine(boxes, o_reg.reshape(n, k, 4)), score[..., None]], -1)
+
+    def score_boxes(self, x, boxes):
+        """O-Net's face probability [N, K] for given boxes [N, K, 4] (input pixels, made
+        square as the cascade makes its own). A loss can then score crops around a face
+        without the cascade's selection of boxes, which picks others as the chosen ones fall."""
+        prob, _ = self.onet(crops(x, square(boxes), 48))
+        return prob[:, 1].reshape(boxes.shape[0], boxes.shape[1])

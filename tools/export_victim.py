@@ -214,7 +214,7 @@ def main():
     # Tracing records the device of a tensor made inside forward (torch.arange, torch.full,
     # .to(x.device), even with device=x.device) as a constant: such an export mixes devices
     # on a GPU. The traced graph then names the CPU.
-    if 'value="cpu"' in str(traced.inlined_graph):
+    if any('value="cpu"' in str(getattr(traced, name).inlined_graph) for name in methods):
         fail(f"{args.model}: the traced model makes tensors on the CPU whatever its input's device, so it would not run on a GPU; "
              "make them from the input instead (as mfvictims/tracing.py's positions() does)")
     with warnings.catch_warnings():

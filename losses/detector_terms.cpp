@@ -66,11 +66,8 @@ class DetectionSuppress final : public VictimTerm {
       weight = overlap * (area / face_area).clamp_max(1);
     }
     const at::Tensor images = has_face.sum().clamp_min(1);  // images without a face add nothing below
-    at::Tensor box_loss = o_.log ? networks::no_face_loss(scores) : scores;
-    at::Tensor per_image = (weight * box_loss).sum(1) / weight.sum(1).clamp_min(1e-6);
-    at::Tensor detected = (scores.detach() * overlap).amax(1).gt(o_.score_threshold).to(at::kFloat);
-    m[p + "detection_rate"] = detected.sum() / images;
-    m[p + "faces"] = has_face.sum();
+    at::Tensor per_image = (weight * box_loss(scores)).sum(1) / weight.sum(1).clamp_min(1e-6);
+    report_detections(out.detach(), face, has_face, m, p);
     return per_image.sum() / images;
   }
 
@@ -81,17 +78,23 @@ class DetectionSuppress final : public VictimTerm {
                           const std::string& p) {
     const at::Tensor input = ctx.input(victim);
     const at::Tensor scores = victim.score_boxes(input, boxes_around(face, ctx.seed(), victim.name()));
-    at::Tensor box_loss = o_.log ? networks::no_face_loss(scores) : scores;
     const at::Tensor images = has_face.sum().clamp_min(1);
     {
       at::NoGradGuard no_grad;
-      const at::Tensor out = victim.forward(input.detach());
-      at::Tensor hit = out.select(2, 4).gt(o_.score_threshold) & box_iou(out.slice(2, 0, 4), face).gt(o_.iou);
-      m[p + "detection_rate"] = (hit.any(1).to(at::kFloat) * has_face).sum() / images;
+      report_detections(victim.forward(input.detach()), face, has_face, m, p);
     }
-    m[p + "faces"] = has_face.sum();
     m[p + "crop_score"] = (scores.detach().mean(1) * has_face).sum() / images;
-    return (box_loss.mean(1) * has_face).sum() / images;
+    return (box_loss(scores).mean(1) * has_face).sum() / images;
+  }
+
+  at::Tensor box_loss(const at::Tensor& scores) const { return o_.log ? networks::no_face_loss(scores) : scores; }
+
+  // The share of images whose face the detector still finds in `out` (a box overlapping it
+  // by more than `iou` and scoring above `score_threshold`), and how many have a face.
+  void report_detections(const at::Tensor& out, const at::Tensor& face, const at::Tensor& has_face, StepMetrics& m, const std::string& p) const {
+    const at::Tensor hit = out.select(2, 4).gt(o_.score_threshold) & box_iou(out.slice(2, 0, 4), face).gt(o_.iou);
+    m[p + "detection_rate"] = (hit.any(1).to(at::kFloat) * has_face).sum() / has_face.sum().clamp_min(1);
+    m[p + "faces"] = has_face.sum();
   }
 
   // `crops` square boxes [N, K, 4] around each face [N, 4]: sides 0.85 to 1.3 times the

@@ -77,7 +77,7 @@ class DetectionSuppress final : public VictimTerm {
   at::Tensor around_faces(StepContext& ctx, networks::Victim& victim, const at::Tensor& face, const at::Tensor& has_face, StepMetrics& m,
                           const std::string& p) {
     const at::Tensor input = ctx.input(victim);
-    const at::Tensor scores = victim.score_boxes(input, boxes_around(face, ctx.seed(), victim.name()));
+    const at::Tensor scores = victim.score_boxes(input, crop_boxes(face, ctx.seed(), victim.name()));
     const at::Tensor images = has_face.sum().clamp_min(1);
     {
       at::NoGradGuard no_grad;
@@ -97,20 +97,13 @@ class DetectionSuppress final : public VictimTerm {
     m[p + "faces"] = has_face.sum();
   }
 
-  // `crops` square boxes [N, K, 4] around each face [N, 4]: sides 0.85 to 1.3 times the
-  // face's longer side, centres moved by up to 0.2 of it; drawn from the step's seed, so a
-  // resumed run draws the same.
-  at::Tensor boxes_around(const at::Tensor& face, uint64_t seed, const std::string& victim) const {
+  // `crops` boxes around each face [N, 4] (networks::boxes_around), drawn from the step's
+  // seed, so a resumed run draws the same.
+  at::Tensor crop_boxes(const at::Tensor& face, uint64_t seed, const std::string& victim) const {
     data::Rng rng(data::mix(seed, std::hash<std::string>{}(victim)));
-    const int64_t n = face.size(0), k = o_.crops;
-    std::vector<float> draws(static_cast<size_t>(n * k * 3));
+    std::vector<float> draws(static_cast<size_t>(face.size(0) * o_.crops * 3));
     for (float& d : draws) d = static_cast<float>(rng.uniform());
-    const at::Tensor u = at::tensor(draws).view({n, k, 3}).to(face.options());
-    const at::Tensor side = at::maximum(face.select(1, 2) - face.select(1, 0), face.select(1, 3) - face.select(1, 1)).view({n, 1});
-    const at::Tensor cx = ((face.select(1, 0) + face.select(1, 2)) / 2).view({n, 1}) + (u.select(2, 0) * 0.4 - 0.2) * side;
-    const at::Tensor cy = ((face.select(1, 1) + face.select(1, 3)) / 2).view({n, 1}) + (u.select(2, 1) * 0.4 - 0.2) * side;
-    const at::Tensor half = (0.85 + u.select(2, 2) * 0.45) * side / 2;
-    return at::stack({cx - half, cy - half, cx + half, cy + half}, 2).detach();
+    return networks::boxes_around(face, at::tensor(draws).view({face.size(0), o_.crops, 3}));
   }
 
   // The face box of each image in the victim's input pixels of what it sees (moved with the
@@ -122,9 +115,7 @@ class DetectionSuppress final : public VictimTerm {
     at::Tensor known = given.select(1, 0) >= 0;
     at::Tensor face = given * at::tensor({sx, sy, sx, sy}, given.options()), has_face = known.to(at::kFloat);
     if (o_.face == "clean" || (o_.face == "auto" && !known.all().item<bool>())) {
-      at::Tensor clean = ctx.clean(victim);
-      at::Tensor best = clean.select(2, 4).argmax(1);
-      at::Tensor top = clean.gather(1, best.view({-1, 1, 1}).expand({-1, 1, 5})).squeeze(1);
+      at::Tensor top = networks::best_box(ctx.clean(victim));
       at::Tensor clean_face = top.slice(1, 0, 4).to(face.dtype()), clean_has = top.select(1, 4).gt(o_.score_threshold).to(at::kFloat);
       // auto: each image's manifest box where it has one, the detector's clean box elsewhere.
       const at::Tensor use_clean = o_.face == "clean" ? at::ones_like(known) : known.logical_not();

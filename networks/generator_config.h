@@ -49,6 +49,7 @@ struct GeneratorConfig {
   int64_t guide_top_k = 1;
   std::string guide_top_k_weights = "equal";
   double guide_jpeg = 0;
+  int64_t guide_crops = 0;
 
   // Channels the network takes: the image, and the guidance maps when guided.
   int64_t input_channels() const { return guide.empty() ? 3 : guide_jpeg > 0 ? 9 : 6; }
@@ -83,6 +84,11 @@ struct GeneratorConfig {
       "second map, the direction of an attack that survives compression. Protecting then runs the guide's victims twice per pass "
       "(README, \"Guided generators\")",
       config::in_range(0, 100));
+    v("guide_crops", guide_crops,
+      "0: a detector guide's gradient is that of its own boxes overlapping the face. N > 0: that of N fixed square boxes around "
+      "the face it finds in the clean image (0.85 to 1.3 times its size, shifted by up to 0.2 of it), scored by its score_boxes "
+      "(MTCNN: O-Net), as detection_suppress's crops; with no box selection in it, such a guide may take several passes (guide_steps)",
+      config::at_least(0));
   }
 };
 

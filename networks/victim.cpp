@@ -194,6 +194,21 @@ std::shared_ptr<Victim> build_victim(const VictimConfig& config, const c10::Devi
 
 at::Tensor no_face_loss(const at::Tensor& scores) { return -at::log1p(-scores.clamp_max(1 - 1e-6)); }
 
+at::Tensor best_box(const at::Tensor& boxes) {
+  const at::Tensor best = boxes.select(2, 4).argmax(1);
+  return boxes.gather(1, best.view({-1, 1, 1}).expand({-1, 1, 5})).squeeze(1);
+}
+
+at::Tensor boxes_around(const at::Tensor& face, const at::Tensor& draws) {
+  const int64_t n = face.size(0);
+  const at::Tensor f = face.detach(), u = draws.to(f.options());
+  const at::Tensor side = at::maximum(f.select(1, 2) - f.select(1, 0), f.select(1, 3) - f.select(1, 1)).view({n, 1});
+  const at::Tensor cx = ((f.select(1, 0) + f.select(1, 2)) / 2).view({n, 1}) + (u.select(2, 0) * 0.4 - 0.2) * side;
+  const at::Tensor cy = ((f.select(1, 1) + f.select(1, 3)) / 2).view({n, 1}) + (u.select(2, 1) * 0.4 - 0.2) * side;
+  const at::Tensor half = (0.85 + u.select(2, 2) * 0.45) * side / 2;
+  return at::stack({cx - half, cy - half, cx + half, cy + half}, 2);
+}
+
 at::Tensor away_from_top_classes(const at::Tensor& clean_logits, int64_t top_k, bool by_clean_probability) {
   const at::Tensor logits = clean_logits.detach().to(at::kFloat);
   const at::Tensor top = std::get<1>(logits.topk(top_k, 1));

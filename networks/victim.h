@@ -106,6 +106,16 @@ class Victim {
 // which keeps a gradient where the detector is sure (a softmax score near 1 has almost none).
 at::Tensor no_face_loss(const at::Tensor& scores);
 
+// A detector's best box [N, 5] (x0, y0, x1, y1, score) of its boxes [N, B, 5].
+at::Tensor best_box(const at::Tensor& boxes);
+
+// Square boxes [N, K, 4] around faces [N, 4], one per draw of `draws` [N or 1, K, 3] in
+// [0, 1): a side 0.85 to 1.3 times the face's longer side, a centre moved by up to 0.2 of it
+// across and down. A detector scoring such boxes (Victim::score_boxes) has no box selection
+// of its own, which is what makes attacks on it stall: suppressing the chosen boxes raises
+// others. Detached.
+at::Tensor boxes_around(const at::Tensor& face, const at::Tensor& draws);
+
 // The classes an attack on a classifier moves away from, as log-weights [N, C]: finite at
 // each image's `top_k` highest classes of `clean_logits`, -inf elsewhere. Equal weights (0)
 // treat the k classes alike; `by_clean_probability` weighs each by its clean probability, so

@@ -67,12 +67,19 @@ void Config::validate() const {
       throw config::FieldError(key, fmt::format("a guide victim is a TorchScript classifier, detector or mllm with a plain output; '{}' is a {} {} victim{}", v.name,
                                                 v.source, v.kind, v.source == "torchscript" && kind_ok ? " with an output selection" : ""));
     }
-    if (v.kind == "detector" && generator.guide_steps > 1) {
+    if (v.kind == "detector" && generator.guide_steps > 1 && generator.guide_crops == 0) {
       throw config::FieldError("generator.guide_steps",
-                               fmt::format("a detector guide ('{}') takes one pass: it picks its boxes by thresholds and top-k, so a later pass "
-                                           "amplifies last-bit differences and no export can match the trained generator; set guide_steps: 1",
+                               fmt::format("a detector guide ('{}') on its own boxes takes one pass: it picks them by thresholds and top-k, so a "
+                                           "later pass amplifies last-bit differences and no export can match the trained generator; set "
+                                           "guide_steps: 1, or guide_crops",
                                            v.name));
     }
+  }
+  const auto is_detector = [&](const std::string& name) {
+    return std::any_of(victims.begin(), victims.end(), [&](const auto& v) { return v.name == name && v.kind == "detector"; });
+  };
+  if (generator.guide_crops > 0 && std::none_of(generator.guide.begin(), generator.guide.end(), is_detector)) {
+    throw config::FieldError("generator.guide_crops", "the crops are a detector guide's: set generator.guide to a detector victim");
   }
 }
 

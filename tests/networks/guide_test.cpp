@@ -1,8 +1,12 @@
 // The guide of a guided generator: its victims' normalised input gradients, in C++ and as
 // the TorchScript an export runs.
+#include "core/error.h"
+#include "data/image_io.h"
 #include "data/jpeg.h"
+#include "data/random.h"
 #include "networks/guide.h"
 #include "tests/support/files.h"
+#include "tests/support/images.h"
 #include "tests/support/python.h"
 
 #include <fmt/format.h>
@@ -31,7 +35,8 @@ def forward(self, x):
   return path;
 }
 
-// A detector of 3 boxes per image, (x0, y0, x1, y1, score), scores from a convolution.
+// A detector of 3 boxes per image, (x0, y0, x1, y1, score), scores and corners from a
+// convolution; its score_boxes gives given boxes [N, K, 4] a score from the image and the box.
 std::string detector_file(const TempDir& dir) {
   torch::manual_seed(4);
   torch::jit::Module m("Detector");
@@ -39,8 +44,12 @@ std::string detector_file(const TempDir& dir) {
   m.define(R"(
 def forward(self, x):
   s = torch.sigmoid(torch.conv2d(x, self.w, None, [1, 1], [1, 1]).mean([2, 3]))
-  boxes = torch.zeros([x.size(0), 3, 4], dtype=x.dtype, device=x.device)
+  boxes = s.unsqueeze(2) * torch.tensor([2.0, 3.0, 9.0, 12.0], dtype=x.dtype, device=x.device)
   return torch.cat([boxes, s.unsqueeze(2)], 2)
+
+def score_boxes(self, x, boxes):
+  h = torch.conv2d(x, self.w, None, [1, 1], [1, 1])
+  return torch.sigmoid(h.mean([1, 2, 3]).view(-1, 1) + h.std([1, 2, 3]).view(-1, 1) * 0.1 * boxes.mean(2))
 )");
   const std::string path = (dir / "det.pt").string();
   m.save(path);
@@ -109,7 +118,7 @@ TEST(Guide, IsEachVictimsNormalisedInputGradientEvenWithoutGradMode) {
   TempDir dir;
   VictimEnsemble victims({scripted("a", classifier_file(dir, "a", 1)), scripted("b", classifier_file(dir, "b", 2)), scripted("d", detector_file(dir), "detector")},
                          torch::kCPU);
-  auto guide = make_guide({"a", "b", "d"}, 1, false, victims);
+  auto guide = make_guide({"a", "b", "d"}, victims, {});
   auto x = torch::rand({3, 3, 24, 20});
   torch::Tensor got;
   {
@@ -122,7 +131,7 @@ TEST(Guide, IsEachVictimsNormalisedInputGradientEvenWithoutGradMode) {
   EXPECT_TRUE(torch::allclose(got, by_hand(victims.victims(), x), 1e-4, kMapTolerance));
   // Each image's map has the scale of one unit-free direction, whatever the victim's.
   EXPECT_GT(got.flatten(1).std(1).min().item<double>(), 0.05);
-  EXPECT_EQ(make_guide({}, 1, false, victims), nullptr);
+  EXPECT_EQ(make_guide({}, victims, {}), nullptr);
 }
 
 // With guide_top_k 2 each classifier's gradient moves away from its two highest classes at
@@ -130,7 +139,7 @@ TEST(Guide, IsEachVictimsNormalisedInputGradientEvenWithoutGradMode) {
 TEST(Guide, MovesAwayFromTheTopClassesTogether) {
   TempDir dir;
   VictimEnsemble victims = classifier_and_detector(dir, 6);
-  auto guide = make_guide({"a", "d"}, 2, false, victims);
+  auto guide = make_guide({"a", "d"}, victims, {.top_k = 2});
   auto x = torch::rand({4, 3, 16, 16});
   std::vector<torch::Tensor> away;
   auto got = (*guide)(x, away);
@@ -138,14 +147,14 @@ TEST(Guide, MovesAwayFromTheTopClassesTogether) {
   EXPECT_FALSE(torch::allclose(got, by_hand(victims.victims(), x), 1e-4, kMapTolerance));
   EXPECT_TRUE(torch::equal(away_set(away[0]), one_hot_set(std::get<1>(victims.at("a")->forward(x).topk(2, 1)), 4)));
   std::vector<torch::Tensor> none;
-  EXPECT_THROW((*make_guide({"a"}, 5, false, victims))(x, none), std::exception);  // the classifier has 4 classes
+  EXPECT_THROW((*make_guide({"a"}, victims, {.top_k = 5}))(x, none), std::exception);  // the classifier has 4 classes
 }
 
 // guide_top_k_weights clean: each of the top classes counts with its clean probability.
 TEST(Guide, WeighsTheTopClassesByTheirCleanProbability) {
   TempDir dir;
   VictimEnsemble victims = classifier_and_detector(dir, 6);
-  auto guide = make_guide({"a", "d"}, 3, true, victims);
+  auto guide = make_guide({"a", "d"}, victims, {.top_k = 3, .by_clean_probability = true});
   auto x = torch::rand({4, 3, 16, 16});
   std::vector<torch::Tensor> away;
   auto got = (*guide)(x, away);
@@ -169,10 +178,10 @@ TEST(Guide, AddsTheGradientThroughJpegAsASecondMap) {
   VictimEnsemble victims = classifier_and_detector(dir, 7);
   auto x = torch::rand({3, 3, 20, 24});  // not a multiple of JPEG's 16 x 16 blocks
   std::vector<torch::Tensor> away, plain_away;
-  auto guide = make_guide({"a", "d"}, 2, true, victims, 60);
+  auto guide = make_guide({"a", "d"}, victims, {.top_k = 2, .by_clean_probability = true, .jpeg_quality = 60});
   auto got = (*guide)(x, away);
   ASSERT_EQ(got.sizes(), (torch::IntArrayRef{3, 6, 20, 24}));
-  EXPECT_TRUE(torch::equal(got.slice(1, 0, 3), (*make_guide({"a", "d"}, 2, true, victims))(x, plain_away)));
+  EXPECT_TRUE(torch::equal(got.slice(1, 0, 3), (*make_guide({"a", "d"}, victims, {.top_k = 2, .by_clean_probability = true}))(x, plain_away)));
   EXPECT_TRUE(torch::equal(away[0], plain_away[0]));
   const auto top = std::get<1>(away[0].topk(2, 1));  // the clean top two, by their clean log-probabilities
   auto through_jpeg = by_hand(victims.victims(), x, {top, {}}, 2, {away[0].gather(1, top), {}}, [](const torch::Tensor& v) { return data::jpeg_approx(v, 60); });
@@ -185,7 +194,7 @@ TEST(Guide, AddsTheGradientThroughJpegAsASecondMap) {
 TEST(Guide, KeepsTheClassesOfItsFirstCall) {
   TempDir dir;
   VictimEnsemble victims = classifier_and_detector(dir, 5);
-  auto guide = make_guide({"a", "d"}, 1, false, victims);
+  auto guide = make_guide({"a", "d"}, victims, {});
   auto x = torch::rand({4, 3, 16, 16}), seen = torch::rand({4, 3, 16, 16});
   std::vector<torch::Tensor> away;
   EXPECT_TRUE(torch::allclose((*guide)(x, away), by_hand(victims.victims(), x), 1e-4, kMapTolerance));
@@ -200,6 +209,93 @@ TEST(Guide, KeepsTheClassesOfItsFirstCall) {
   EXPECT_TRUE(torch::equal(away_set(away[0]), one_hot_set(other, 4)));
 }
 
+// generator.guide_crops: a detector's gradient is that of boxes_around its best box in the
+// clean image, with the guide's fixed draws (data::Rng(0)). The face is kept in `away`, so
+// that a later pass scores the same boxes, not those around what it sees.
+TEST(Guide, WithCropsScoresFixedBoxesAroundTheCleanFace) {
+  TempDir dir;
+  VictimEnsemble victims = classifier_and_detector(dir, 5);
+  const auto& d = victims.at("d");
+  auto guide = make_guide({"d"}, victims, {.crops = 6});
+  torch::manual_seed(8);
+  auto x = torch::rand({2, 3, 40, 32}), seen = torch::rand({2, 3, 40, 32});
+  std::vector<torch::Tensor> away;
+  const torch::Tensor got = (*guide)(x, away);
+  torch::Tensor face;
+  {
+    torch::NoGradGuard no_grad;
+    face = best_box(d->forward(x)).slice(1, 0, 4);
+  }
+  ASSERT_EQ(away.size(), 1u);
+  EXPECT_TRUE(torch::equal(away[0], face));
+  data::Rng rng(0);
+  std::vector<float> draws(18);
+  for (float& u : draws) u = static_cast<float>(rng.uniform());
+  const auto boxes = boxes_around(face, torch::tensor(draws).view({1, 6, 3}));
+  auto by_hand = [&](const torch::Tensor& at) {
+    auto xg = at.clone().requires_grad_(true);
+    no_face_loss(d->score_boxes(xg, boxes)).sum().backward();
+    auto g = xg.grad();
+    return g / (4 * g.flatten(1).std(1)).view({-1, 1, 1, 1});
+  };
+  EXPECT_TRUE(torch::allclose(got, by_hand(x), 1e-4, kMapTolerance));
+  EXPECT_TRUE(torch::allclose((*guide)(seen, away), by_hand(seen), 1e-4, kMapTolerance));
+  EXPECT_TRUE(torch::equal(away[0], face));
+}
+
+TEST(Guide, WithCropsRefusesADetectorThatCannotScoreBoxes) {
+  TempDir dir;
+  torch::jit::Module m("Detector");
+  m.define(R"(
+def forward(self, x):
+  return torch.sigmoid(x.mean([1, 2, 3])).view(-1, 1, 1).expand(-1, 2, 5)
+)");
+  m.save((dir / "plain.pt").string());
+  VictimEnsemble victims({scripted("plain", (dir / "plain.pt").string(), "detector")}, torch::kCPU);
+  try {
+    make_guide({"plain"}, victims, {.crops = 4});
+    ADD_FAILURE() << "a detector without score_boxes was taken";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("guide victim 'plain' has no score_boxes method"), std::string::npos) << e.what();
+  }
+}
+
+// On the real cascade (tools/export_victim.py mtcnn, real weights): one signed step of 4/255
+// down the crops guide's map lowers O-Net around a real face (its -log(1 - p), as sure as
+// p = 0.998 before), on boxes the guide never scored; and the script an export carries
+// computes the same map, in two passes.
+TEST(Guide, WithCropsOnTheRealCascadeLowersONetAroundTheFaceAndItsScriptAgrees) {
+  const std::filesystem::path assets = test::assets_dir();
+  if (assets.empty() || test::python().empty()) GTEST_SKIP() << "needs ../shared/assets and the Python virtualenv";
+  VictimConfig c = scripted("mtcnn", test::exported_victim("mtcnn", "--weights " + (assets / "weights").string()).string(), "detector");
+  c.input_size = {};  // the export's own (its sidecar's)
+  c.mean = c.std = {};
+  VictimEnsemble victims({resolve_victim(c)}, torch::kCPU);
+  const auto& cascade = victims.at("mtcnn");
+  auto guide = make_guide({"mtcnn"}, victims, {.crops = 16});
+  auto x = data::to_tensor(data::read_image(assets / "faces" / "lfw_subset" / "Tony_Blair" / "Tony_Blair_0001.jpg")).unsqueeze(0);
+  std::vector<torch::Tensor> away;
+  const torch::Tensor map = (*guide)(x, away);
+  const torch::Tensor stepped = (x - 4.0 / 255 * map.sign()).clamp(0, 1);
+  torch::NoGradGuard no_grad;
+  data::Rng rng(99);  // other boxes around the same face
+  std::vector<float> draws(60);
+  for (float& u : draws) u = static_cast<float>(rng.uniform());
+  const auto boxes = boxes_around(away[0], torch::tensor(draws).view({1, 20, 3}));
+  auto loss = [&](const torch::Tensor& image) { return no_face_loss(cascade->score_boxes(image, boxes)).mean().item<double>(); };
+  const double before = loss(x), after = loss(stepped);
+  EXPECT_GT(before, 3.0);
+  EXPECT_LT(after, before - 1.0) << "O-Net's -log(1 - p) around the face: " << before << " before the step, " << after << " after";
+
+  torch::jit::Module twin("Twin");
+  twin.register_module("guide0", cascade->script()->clone());
+  twin.define(guide->script());
+  at::AutoGradMode grad(true);
+  c10::List<torch::Tensor> scripted_away;
+  EXPECT_TRUE(torch::allclose(twin.run_method("guidance", x, scripted_away).toTensor(), map, 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(twin.run_method("guidance", stepped, scripted_away).toTensor(), (*guide)(stepped, away), 1e-4, 1e-5));
+}
+
 // An mllm guide's map is the normalised input gradient of its refusal cross-entropy (its
 // first target after its first prompt), and the script an export carries computes it too.
 TEST(Guide, OfAnMllmIsItsRefusalGradientAndItsScriptComputesIt) {
@@ -210,7 +306,7 @@ TEST(Guide, OfAnMllmIsItsRefusalGradientAndItsScriptComputesIt) {
   c.kind_options = config::Options::of(MllmKindOptions{.tokens = (dir / "tokens.json").string()});
   c.input_size = {};  // the exported model's own (its sidecar's)
   VictimEnsemble victims({resolve_victim(c)}, torch::kCPU);
-  auto guide = make_guide({"vlm"}, 1, false, victims);
+  auto guide = make_guide({"vlm"}, victims, {});
   torch::manual_seed(3);
   auto x = torch::rand({2, 3, 40, 32});
   std::vector<torch::Tensor> away;
@@ -241,6 +337,7 @@ struct TopK {
   int64_t k;
   bool by_clean_probability;
   double jpeg = 0;
+  int64_t crops = 0;
 };
 
 class GuideScript : public ::testing::TestWithParam<TopK> {};
@@ -248,7 +345,8 @@ class GuideScript : public ::testing::TestWithParam<TopK> {};
 TEST_P(GuideScript, ComputesWhatCppComputes) {
   TempDir dir;
   VictimEnsemble victims = classifier_and_detector(dir, 3);
-  auto guide = make_guide({"a", "d"}, GetParam().k, GetParam().by_clean_probability, victims, GetParam().jpeg);
+  const TopK& p = GetParam();
+  auto guide = make_guide({"a", "d"}, victims, {.top_k = p.k, .by_clean_probability = p.by_clean_probability, .jpeg_quality = p.jpeg, .crops = p.crops});
   torch::jit::Module twin("Twin");
   // What an export carries: the networks the guide's victims run.
   twin.register_module("guide0", victims.at("a")->script()->clone());
@@ -261,6 +359,9 @@ TEST_P(GuideScript, ComputesWhatCppComputes) {
   EXPECT_TRUE(torch::allclose(scripted_map, (*guide)(x, away), 1e-4, 1e-6));
   ASSERT_EQ(scripted_away.size(), 2u);
   EXPECT_TRUE(torch::allclose(scripted_away.get(0), away[0], 1e-5, 1e-6, /*equal_nan=*/false));
+  if (p.crops > 0) {
+    EXPECT_TRUE(torch::allclose(scripted_away.get(1), away[1]));  // the clean face
+  }
   // Given class weights, the script moves away from them too.
   auto seen = torch::rand({2, 3, 40, 32});
   EXPECT_TRUE(torch::allclose(twin.run_method("guidance", seen, scripted_away).toTensor(), (*guide)(seen, away), 1e-4, 1e-6));
@@ -273,9 +374,10 @@ TEST_P(GuideScript, ComputesWhatCppComputes) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(TopK, GuideScript, ::testing::Values(TopK{1, false}, TopK{2, false}, TopK{2, true}, TopK{2, true, 75}),
+INSTANTIATE_TEST_SUITE_P(TopK, GuideScript, ::testing::Values(TopK{1, false}, TopK{2, false}, TopK{2, true}, TopK{2, true, 75}, TopK{1, false, 0, 5}),
                          [](const auto& info) {
-                           return fmt::format("top{}{}{}", info.param.k, info.param.by_clean_probability ? "_clean" : "", info.param.jpeg > 0 ? "_jpeg" : "");
+                           return fmt::format("top{}{}{}{}", info.param.k, info.param.by_clean_probability ? "_clean" : "", info.param.jpeg > 0 ? "_jpeg" : "",
+                                              info.param.crops > 0 ? "_crops" : "");
                          });
 
 }  // namespace

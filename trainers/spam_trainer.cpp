@@ -15,9 +15,10 @@ class GeneratorSource final : public PerturbationSource {
       : generator_(networks::build_generator(config)), guide_(networks::make_guide(config, victims)) {
     log::info("generator {}: {:.3f} M parameters, {:.2f} GMAC per megapixel{}", generator_->arch(),
               static_cast<double>(generator_->parameter_count()) / 1e6, generator_->macs_per_megapixel() / 1e9,
-              guide_ ? fmt::format(", guided by the input gradient of {}{}{}", fmt::join(config.guide, ", "),
+              guide_ ? fmt::format(", guided by the input gradient of {}{}{}{}", fmt::join(config.guide, ", "),
                                    config.guide_steps > 1 ? fmt::format(" in {} passes", config.guide_steps) : "",
-                                   config.guide_jpeg > 0 ? fmt::format(", also through JPEG {:g}", config.guide_jpeg) : "")
+                                   config.guide_jpeg > 0 ? fmt::format(", also through JPEG {:g}", config.guide_jpeg) : "",
+                                   config.guide_crops > 0 ? fmt::format(", a detector's on {} boxes around the face", config.guide_crops) : "")
                      : "");
   }
 

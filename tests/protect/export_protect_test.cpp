@@ -149,6 +149,45 @@ trainer: {{kind: spam, steps: 3, val_every: 0, sample_every: 0, checkpoint_every
 
 INSTANTIATE_TEST_SUITE_P(Passes, GuidedExport, ::testing::Values(1, 2));
 
+// A detector guide on boxes around the clean face (generator.guide_crops) may take passes:
+// its boxes are fixed by the first, so the export matches the trained generator in two.
+TEST(GuidedExport, ADetectorGuideOnCropsTakesTwoPasses) {
+  test::TempDir dir;
+  torch::manual_seed(4);
+  torch::jit::Module det("Detector");
+  det.register_parameter("w", torch::randn({3, 3, 3, 3}), false);
+  det.define(R"(
+def forward(self, x):
+  s = torch.sigmoid(torch.conv2d(x, self.w, None, [1, 1], [1, 1]).mean([2, 3]))
+  boxes = s.unsqueeze(2) * torch.tensor([2.0, 3.0, 9.0, 12.0], dtype=x.dtype, device=x.device)
+  return torch.cat([boxes, s.unsqueeze(2)], 2)
+
+def score_boxes(self, x, boxes):
+  h = torch.conv2d(x, self.w, None, [1, 1], [1, 1])
+  return torch.sigmoid(h.mean([1, 2, 3]).view(-1, 1) + h.std([1, 2, 3]).view(-1, 1) * 0.1 * boxes.mean(2))
+)");
+  det.save((dir / "det.pt").string());
+  test::write_file(dir / "c.yaml", fmt::format(R"(version: 1
+run: {{out_dir: {dir}, name: r}}
+data: {{dataset: synthetic, images: 40, classes: 4, size: 24, batch_size: 4, workers: 1}}
+generator: {{arch: resnet, width: 4, blocks: 1, guide: [det], guide_steps: 2, guide_crops: 6}}
+victims:
+  - {{name: det, kind: detector, source: torchscript, path: {det}, input_size: [16, 16]}}
+losses:
+  - {{name: detection_suppress, face: clean, score_threshold: 0, crops: 5}}
+trainer: {{kind: spam, steps: 3, val_every: 0, sample_every: 0, checkpoint_every: 0}}
+)",
+                                               fmt::arg("dir", dir.path().string()), fmt::arg("det", (dir / "det.pt").string())));
+  auto r = run_maskforge("train " + (dir / "c.yaml").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("guided by the input gradient of det in 2 passes, a detector's on 6 boxes around the face"), std::string::npos) << r.output;
+  r = run_maskforge("export " + (dir / "r").string() + " --out " + (dir / "g.pt").string());  // checks parity
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto m = torch::jit::load((dir / "g.pt").string());
+  auto x = torch::rand({2, 3, 30, 26});
+  EXPECT_LE((m.forward({x}).toTensor() - x).abs().max().item<double>(), 8.0 / 255 + 1e-6);
+}
+
 TEST(Export, UepExportsATensorModuleAndAPicture) {
   test::TempDir dir;
   auto run = tiny_run(dir, "uep");

@@ -25,6 +25,14 @@ void expect_gradients_match(const std::function<torch::Tensor(const torch::Tenso
   }
 }
 
+// Every check draws its inputs from a fixed seed rather than from whatever state the global
+// generator is in when the test starts. (RgbGradient once failed by 5.6e-5 under ctest, as if
+// a |.| kink lay within the finite difference's step; 70 reruns did not repeat it.)
+class GradientCheck : public ::testing::Test {
+ protected:
+  void SetUp() override { torch::manual_seed(0); }
+};
+
 TEST(Ssim, ImagesSmallerThanTheWindowAreMeasuredWithOneThatFits) {
   torch::manual_seed(2);
   for (auto [h, w] : {std::pair{5, 8}, std::pair{4, 4}, std::pair{1, 3}}) {
@@ -34,18 +42,18 @@ TEST(Ssim, ImagesSmallerThanTheWindowAreMeasuredWithOneThatFits) {
   }
 }
 
-TEST(GradientCheck, Ssim) {
+TEST_F(GradientCheck, Ssim) {
   auto b = torch::rand({2, 3, 16, 16}, torch::kDouble);
   expect_gradients_match([&](const torch::Tensor& a) { return 1 - ssim(a, b, 7, 1.5).mean(); }, torch::rand({2, 3, 16, 16}));
 }
 
-TEST(GradientCheck, RgbGradient) {
+TEST_F(GradientCheck, RgbGradient) {
   auto b = torch::rand({2, 3, 12, 10}, torch::kDouble);
   // |.| is not differentiable at 0; random inputs keep every difference away from it.
   expect_gradients_match([&](const torch::Tensor& a) { return rgb_gradient_distance(a, b, true); }, torch::rand({2, 3, 12, 10}));
 }
 
-TEST(GradientCheck, TotalVariation) {
+TEST_F(GradientCheck, TotalVariation) {
   expect_gradients_match(
       [](const torch::Tensor& d) {
         auto [dx, dy] = spatial_gradients(d);
@@ -54,13 +62,13 @@ TEST(GradientCheck, TotalVariation) {
       torch::randn({1, 3, 9, 11}));
 }
 
-TEST(GradientCheck, JpegApproximationWithoutRounding) {
+TEST_F(GradientCheck, JpegApproximationWithoutRounding) {
   // Inside (0, 1) so the final clamp is inactive; rounding is checked separately below.
   expect_gradients_match([](const torch::Tensor& x) { return data::jpeg_approx(x, 75, false).square().sum(); },
                          torch::rand({1, 3, 20, 18}) * 0.5 + 0.25, 1e-5);
 }
 
-TEST(GradientCheck, JpegRoundingPassesGradientsStraightThrough) {
+TEST_F(GradientCheck, JpegRoundingPassesGradientsStraightThrough) {
   auto x = (torch::rand({1, 3, 16, 16}, torch::kDouble) * 0.5 + 0.25).requires_grad_();
   auto smooth = torch::autograd::grad({data::jpeg_approx(x, 60, false).sum()}, {x})[0];
   auto rounded = torch::autograd::grad({data::jpeg_approx(x, 60, true).sum()}, {x})[0];
@@ -68,7 +76,7 @@ TEST(GradientCheck, JpegRoundingPassesGradientsStraightThrough) {
   EXPECT_FALSE(torch::allclose(data::jpeg_approx(x, 60, false), data::jpeg_approx(x, 60, true)));  // but the values are rounded
 }
 
-TEST(GradientCheck, GaussianBlur) {
+TEST_F(GradientCheck, GaussianBlur) {
   expect_gradients_match([](const torch::Tensor& x) { return gaussian_blur(x, 5, 1.0).square().sum(); }, torch::rand({1, 3, 8, 8}));
 }
 

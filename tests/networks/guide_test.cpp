@@ -8,6 +8,7 @@
 #include "tests/support/files.h"
 #include "tests/support/images.h"
 #include "tests/support/python.h"
+#include "tests/support/victims.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -35,24 +36,10 @@ def forward(self, x):
   return path;
 }
 
-// A detector of 3 boxes per image, (x0, y0, x1, y1, score), scores and corners from a
-// convolution; its score_boxes gives given boxes [N, K, 4] a score from the image and the box.
+// The support's box-scoring detector (write_box_scoring_detector).
 std::string detector_file(const TempDir& dir) {
-  torch::manual_seed(4);
-  torch::jit::Module m("Detector");
-  m.register_parameter("w", torch::randn({3, 3, 3, 3}), false);
-  m.define(R"(
-def forward(self, x):
-  s = torch.sigmoid(torch.conv2d(x, self.w, None, [1, 1], [1, 1]).mean([2, 3]))
-  boxes = s.unsqueeze(2) * torch.tensor([2.0, 3.0, 9.0, 12.0], dtype=x.dtype, device=x.device)
-  return torch.cat([boxes, s.unsqueeze(2)], 2)
-
-def score_boxes(self, x, boxes):
-  h = torch.conv2d(x, self.w, None, [1, 1], [1, 1])
-  return torch.sigmoid(h.mean([1, 2, 3]).view(-1, 1) + h.std([1, 2, 3]).view(-1, 1) * 0.1 * boxes.mean(2))
-)");
   const std::string path = (dir / "det.pt").string();
-  m.save(path);
+  test::write_box_scoring_detector(path);
   return path;
 }
 

@@ -8,6 +8,7 @@
 #include "tests/support/images.h"
 #include "tests/support/process.h"
 #include "tests/support/python.h"
+#include "tests/support/victims.h"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -153,20 +154,7 @@ INSTANTIATE_TEST_SUITE_P(Passes, GuidedExport, ::testing::Values(1, 2));
 // its boxes are fixed by the first, so the export matches the trained generator in two.
 TEST(GuidedExport, ADetectorGuideOnCropsTakesTwoPasses) {
   test::TempDir dir;
-  torch::manual_seed(4);
-  torch::jit::Module det("Detector");
-  det.register_parameter("w", torch::randn({3, 3, 3, 3}), false);
-  det.define(R"(
-def forward(self, x):
-  s = torch.sigmoid(torch.conv2d(x, self.w, None, [1, 1], [1, 1]).mean([2, 3]))
-  boxes = s.unsqueeze(2) * torch.tensor([2.0, 3.0, 9.0, 12.0], dtype=x.dtype, device=x.device)
-  return torch.cat([boxes, s.unsqueeze(2)], 2)
-
-def score_boxes(self, x, boxes):
-  h = torch.conv2d(x, self.w, None, [1, 1], [1, 1])
-  return torch.sigmoid(h.mean([1, 2, 3]).view(-1, 1) + h.std([1, 2, 3]).view(-1, 1) * 0.1 * boxes.mean(2))
-)");
-  det.save((dir / "det.pt").string());
+  test::write_box_scoring_detector(dir / "det.pt");
   test::write_file(dir / "c.yaml", fmt::format(R"(version: 1
 run: {{out_dir: {dir}, name: r}}
 data: {{dataset: synthetic, images: 40, classes: 4, size: 24, batch_size: 4, workers: 1}}

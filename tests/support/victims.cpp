@@ -7,6 +7,7 @@
 #include "networks/builtin.h"
 #include "tests/support/files.h"
 
+#include <torch/script.h>
 #include <torch/torch.h>
 #include <unistd.h>
 
@@ -77,6 +78,23 @@ std::filesystem::path trained_tiny_cnn() {
   checkpoints::save_module(*net, tmp);
   fs::rename(tmp, out);
   return out;
+}
+
+void write_box_scoring_detector(const std::filesystem::path& path) {
+  torch::manual_seed(4);
+  torch::jit::Module m("Detector");
+  m.register_parameter("w", torch::randn({3, 3, 3, 3}), false);
+  m.define(R"(
+def forward(self, x):
+  s = torch.sigmoid(torch.conv2d(x, self.w, None, [1, 1], [1, 1]).mean([2, 3]))
+  boxes = s.unsqueeze(2) * torch.tensor([2.0, 3.0, 9.0, 12.0], dtype=x.dtype, device=x.device)
+  return torch.cat([boxes, s.unsqueeze(2)], 2)
+
+def score_boxes(self, x, boxes):
+  h = torch.conv2d(x, self.w, None, [1, 1], [1, 1])
+  return torch.sigmoid(h.mean([1, 2, 3]).view(-1, 1) + h.std([1, 2, 3]).view(-1, 1) * 0.1 * boxes.mean(2))
+)");
+  m.save(path.string());
 }
 
 }  // namespace mf::test

@@ -3,11 +3,21 @@
 #include "core/error.h"
 
 #include <ATen/ATen.h>
+#include <fmt/format.h>
+
+#include <map>
 
 namespace mf::losses {
 
 Objective::Objective(const std::vector<LossConfig>& configs, const networks::VictimEnsemble& victims) {
-  for (const auto& c : configs) terms_.push_back(loss_terms().at(c.name).build.make(c, victims));
+  // A term listed again (detection_suppress on the crops and on the detector's own boxes)
+  // reports as "<name>.2", "<name>.3", ..., so that its metrics do not overwrite the first's.
+  std::map<std::string, int> listed;
+  for (const auto& c : configs) {
+    LossConfig named = c;
+    if (const int n = ++listed[c.name]; n > 1) named.name = fmt::format("{}.{}", c.name, n);
+    terms_.push_back(loss_terms().at(c.name).build.make(named, victims));
+  }
 }
 
 ObjectiveValue Objective::compute(StepContext& ctx) {

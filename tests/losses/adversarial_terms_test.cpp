@@ -3,6 +3,7 @@
 #include "data/image_io.h"
 #include "core/config/config.h"
 #include "core/error.h"
+#include "losses/objective.h"
 #include "losses/term.h"
 #include "networks/ensemble.h"
 #include "tests/support/files.h"
@@ -117,6 +118,22 @@ TEST(AdversarialTerms, ClassifierTermsFoolASmallClassifier) {
               smallest_lead_away(victims, x, u.delta), smallest_lead_away(victims, x, cw.delta), smallest_lead_away(victims, x, r.delta));
   auto e = optimise(term("entropy"), victims, x, 8.0 / 255, 150);
   EXPECT_GT(e.last["entropy/net/normalised_entropy"], e.first["entropy/net/normalised_entropy"] + 0.15);
+}
+
+// A term listed twice (here untargeted_ce on each of two victims) reports the second under
+// "<name>.2": neither overwrites the other's metrics, and the objective sums both.
+TEST(Objective, ATermListedTwiceReportsUnderItsOwnName) {
+  torch::manual_seed(0);
+  networks::VictimEnsemble victims({builtin("a", "classifier", "tiny_cnn"), builtin("b", "classifier", "tiny_cnn")}, torch::kCPU);
+  Objective objective({term("{name: untargeted_ce, victims: [a]}"), term("{name: untargeted_ce, victims: [b], weight: 2}")}, victims);
+  auto x = images(2);
+  StepContext ctx(victims, x, torch::zeros_like(x), {}, torch::full({2}, -1, torch::kLong), torch::full({2, 4}, -1.0), 0);
+  const Metrics m = values(objective.compute(ctx).metrics);
+  EXPECT_TRUE(m.contains("untargeted_ce/a/fooling_rate"));
+  EXPECT_TRUE(m.contains("untargeted_ce.2/b/fooling_rate"));
+  EXPECT_FALSE(m.contains("untargeted_ce/b/fooling_rate"));
+  EXPECT_NE(m.at("untargeted_ce/loss"), m.at("untargeted_ce.2/loss"));
+  EXPECT_NEAR(m.at("loss/adversarial"), m.at("untargeted_ce/loss") + 2 * m.at("untargeted_ce.2/loss"), 1e-5);
 }
 
 // What the untargeted_ce checks below share: the trained 4-class tiny CNN, four images and a

@@ -1,5 +1,6 @@
 // Each adversarial term, minimised for a few hundred steps over one image's perturbation
 // against a small victim, moves its metric the intended way.
+// The objective that sums the terms keeps each listed term's metrics apart.
 #include "data/image_io.h"
 #include "core/config/config.h"
 #include "core/error.h"
